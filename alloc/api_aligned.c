@@ -1,0 +1,48 @@
+/* api_aligned.c - ta_posix_memalign, ta_aligned_alloc, ta_memalign: alignment rules and errno, then
+ * an arena block carved at an aligned offset (the skipped front stays free in place), or a large
+ * mapping aligned as asked. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "tamalloc.h"
+#include "alloc/arena_table.h"
+#include "alloc/init.h"
+#include "alloc/large.h"
+
+static int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+/* align is a power of two. */
+static void *aligned_impl(size_t align, size_t n) {
+    if (align <= TA_ALIGN) return ta_malloc(n);
+    ta_init();
+    if (n >= ta_small_limit() || align >= ta_small_limit() / 4) return ta_large_alloc(n, align);
+    ta_arena *a = ta_arena_mine();
+    if (!a) a = ta_arena_table_assign();
+    return ta_arena_alloc(a, ta_block_size_for(n), align);
+}
+
+TA_EXPORT int ta_posix_memalign(void **out, size_t alignment, size_t size) {
+    if (!is_pow2(alignment) || alignment % sizeof(void *) != 0) return EINVAL;
+    int saved = errno;
+    void *p = aligned_impl(alignment, size);
+    errno = saved;
+    if (p == NULL) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+TA_EXPORT void *ta_aligned_alloc(size_t alignment, size_t size) {
+    if (!is_pow2(alignment)) { errno = EINVAL; return NULL; }
+    return aligned_impl(alignment, size);
+}
+
+TA_EXPORT void *ta_memalign(size_t alignment, size_t size) {
+    if (alignment > SIZE_MAX / 2 + 1) { errno = EINVAL; return NULL; }
+    if (alignment < TA_ALIGN) alignment = TA_ALIGN;
+    if (!is_pow2(alignment)) {   /* glibc rounds an alignment that is not a power of two up */
+        size_t a = TA_ALIGN;
+        while (a < alignment) a <<= 1;
+        alignment = a;
+    }
+    return aligned_impl(alignment, size);
+}

@@ -1,0 +1,44 @@
+/* api_realloc.c - ta_realloc and ta_reallocarray: NULL and zero cases, resize in place (shrink, or
+ * grow into a free next neighbour) when the caller's thread uses the block's arena, else move. */
+#include <errno.h>
+#include <string.h>
+
+#include "tamalloc.h"
+#include "alloc/api_internal.h"
+#include "alloc/arena_table.h"
+#include "alloc/init.h"
+
+static void *realloc_move(void *p, size_t old_usable, size_t n) {
+    void *q = ta_malloc(n);
+    if (q == NULL) return NULL;   /* p is untouched */
+    memcpy(q, p, old_usable < n ? old_usable : n);
+    ta_free(p);
+    return q;
+}
+
+TA_EXPORT void *ta_realloc(void *p, size_t n) {
+    if (p == NULL) return ta_malloc(n);
+    ta_ptr_info info = ta_ptr_lookup(p, "realloc");
+    if (n == 0) { ta_free(p); return NULL; }
+    if (info.large) {
+        /* Keep the mapping while the new size still needs a large block and wastes under half. */
+        if (n <= info.usable && n >= ta_small_limit() && n >= info.usable / 2) return p;
+        return realloc_move(p, info.usable, n);
+    }
+    if (n < ta_small_limit()) {
+        size_t bsize = ta_block_size_for(n);
+        ta_arena *a = info.segment->arena;
+        if (a == ta_arena_mine()) {
+            if (ta_arena_resize(a, info.block, bsize)) return p;
+        } else if (bsize <= info.block->size) {
+            return p;   /* shrinking a block of another arena: keep it rather than take its lock */
+        }
+    }
+    return realloc_move(p, info.usable, n);
+}
+
+TA_EXPORT void *ta_reallocarray(void *p, size_t n, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) { errno = ENOMEM; return NULL; }
+    return ta_realloc(p, total);
+}

@@ -1,0 +1,220 @@
+/* arena.c - allocation, local and remote free, draining, growth and release for one arena.
+ *
+ * SYNCHRONIZATION
+ *   a->lock guards the free list, the segment list, pending, and the counters above `remote` in
+ *   struct ta_arena. Only threads assigned to the arena take its lock to allocate or free; other
+ *   threads push onto a->remote without it. Exceptions that take any arena's lock: ta_collect,
+ *   ta_check, ta_heap_walk, stats, fork and a pusher draining an arena with no live thread; they
+ *   take arena locks in ascending index order, one at a time (fork: all at once, ascending).
+ *   Lock ranks: init(1) < arena_table(2) < arena(3) < segmap(4). The segmap lock may be taken while
+ *   an arena lock is held, never the reverse. mmap/munmap run with no arena lock held: growth maps
+ *   first and then links under the lock; release unlinks under the lock and unmaps after.
+ *
+ * INVARIANTS (check.c verifies them)
+ *   allocated == sum of usable sizes of USED blocks; live_blocks == their count;
+ *   fl.bytes + sum of sizes of USED and QUEUED blocks == nsegments * TA_SEGMENT_DATA_SIZE;
+ *   empty_segments == number of segments whose first block is free and spans the whole area;
+ *   remote.a_pushed - drained == blocks on the queue + pending chain (when quiescent). */
+#include "alloc/arena.h"
+
+#include <errno.h>
+
+#include "alloc/fault.h"
+#include "alloc/segment_ops.h"
+
+void ta_arena_init(ta_arena *a, unsigned index) {
+    ta_lock_init(&a->lock, TA_RANK_ARENA);
+    ta_fl_init(&a->fl);
+    a->segments = NULL;
+    a->nsegments = a->empty_segments = 0;
+    a->pending = NULL;
+    a->allocated = a->live_blocks = a->drained = 0;
+    a->index = index;
+    ta_remote_init(&a->remote);
+    /* a_threads is left alone: assignment may count a thread in before the arena is initialised */
+    ta_atomic_store_release(&a->a_ready, 1);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Freeing under the lock, draining, releasing empty segments.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Segments unlinked under the lock, unmapped by the caller after unlocking. */
+typedef struct arena_unmap_list { ta_segment *head; } arena_unmap_list;
+
+static void arena_unmap_all(arena_unmap_list *l) {
+    while (l->head) {
+        ta_segment *s = l->head;
+        l->head = s->next;
+        ta_segment_unmap(s);
+    }
+}
+
+/* After a release produced free block m: keep at most `retain` empty segments. */
+static void arena_note_free_locked(ta_arena *a, ta_block *m, size_t retain, arena_unmap_list *out) TA_REQUIRES(a->lock) {
+    if (!ta_segment_is_empty(m)) return;
+    a->empty_segments++;
+    if (a->empty_segments <= retain) return;
+    ta_segment *s = ta_segment_of(m);
+    ta_segment_unlink_locked(&a->segments, &a->fl, s);
+    a->nsegments--;
+    a->empty_segments--;
+    s->next = out->head;
+    out->head = s;
+}
+
+static void arena_release_locked(ta_arena *a, ta_block *b, size_t retain, arena_unmap_list *out) TA_REQUIRES(a->lock) {
+    a->allocated -= ta_block_usable(b);
+    a->live_blocks--;
+    arena_note_free_locked(a, ta_fl_release_locked(&a->fl, b), retain, out);
+}
+
+/* Drains up to budget remote frees; returns how many. Each queued block must lie in one of this
+ * arena's segments (checked through segmap before its header is read) and be QUEUED. */
+static size_t arena_drain_locked(ta_arena *a, size_t budget, arena_unmap_list *out) TA_REQUIRES(a->lock) {
+    size_t n = 0;
+    while (n < budget) {
+        if (!a->pending) {
+            a->pending = ta_remote_take_all(&a->remote);
+            if (!a->pending) break;
+        }
+        ta_block *b = a->pending;
+        ta_span *sp = ta_segmap_lookup(b);
+        if (TA_UNLIKELY(((uintptr_t)b & (TA_ALIGN - 1)) || !sp || sp->kind != TA_SPAN_SEGMENT ||
+                        ((ta_segment *)sp)->arena != a || !ta_block_is(b, TA_STATE_QUEUED)))
+            ta_fault(TA_FAULT_CORRUPT_LINK, b, "remote free queue entry");
+        a->pending = ta_remote_next(b);
+        arena_release_locked(a, b, TA_RETAIN_SEGMENTS, out);
+        n++;
+    }
+    a->drained += n;
+    return n;
+}
+
+static TA_ALWAYS_INLINE int arena_has_remote(ta_arena *a) TA_REQUIRES(a->lock) {
+    return a->pending != NULL || ta_remote_nonempty(&a->remote);
+}
+
+void ta_arena_free_local(ta_arena *a, ta_block *b) {
+    arena_unmap_list out = {NULL};
+    ta_lock_acquire(&a->lock);
+    arena_release_locked(a, b, TA_RETAIN_SEGMENTS, &out);
+    if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH, &out);
+    ta_lock_release(&a->lock);
+    if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
+}
+
+void ta_arena_drain_all(ta_arena *a) {
+    arena_unmap_list out = {NULL};
+    ta_lock_acquire(&a->lock);
+    while (arena_drain_locked(a, TA_DRAIN_BATCH, &out) == TA_DRAIN_BATCH) {}
+    ta_lock_release(&a->lock);
+    arena_unmap_all(&out);
+}
+
+void ta_arena_free_remote(ta_arena *a, ta_block *b) {
+    ta_remote_push(&a->remote, b);
+    if (TA_UNLIKELY(ta_atomic_load_acquire(&a->a_threads) == 0) && ta_lock_try(&a->lock)) {
+        /* No live thread will drain this arena: do it now rather than strand the block. */
+        arena_unmap_list out = {NULL};
+        while (arena_drain_locked(a, TA_DRAIN_BATCH, &out) == TA_DRAIN_BATCH) {}
+        ta_lock_release(&a->lock);
+        arena_unmap_all(&out);
+    }
+}
+
+void ta_arena_collect(ta_arena *a) {
+    arena_unmap_list out = {NULL};
+    ta_lock_acquire(&a->lock);
+    while (arena_drain_locked(a, TA_DRAIN_BATCH, &out) == TA_DRAIN_BATCH) {}
+    for (ta_segment *s = a->segments, *next; s; s = next) {
+        next = s->next;
+        ta_block *first = (ta_block *)s->start;
+        if (ta_segment_is_free_start(s, first) && ta_segment_is_empty(first)) {
+            ta_segment_unlink_locked(&a->segments, &a->fl, s);
+            a->nsegments--;
+            a->empty_segments--;
+            s->next = out.head;
+            out.head = s;
+        }
+    }
+    ta_lock_release(&a->lock);
+    arena_unmap_all(&out);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Allocation.
+ * ------------------------------------------------------------------------------------------- */
+
+static TA_ALWAYS_INLINE void *arena_carve_locked(ta_arena *a, ta_block *b, size_t front, size_t bsize) TA_REQUIRES(a->lock) {
+    if (TA_UNLIKELY(ta_segment_is_empty(b))) a->empty_segments--;
+    ta_block *u = ta_fl_carve_locked(&a->fl, b, front, bsize);
+    a->allocated += ta_block_usable(u);
+    a->live_blocks++;
+    return ta_block_user(u);
+}
+
+/* Nothing fit: map a segment with no lock held, then link it and carve from the list. */
+static TA_NOINLINE void *arena_alloc_grow_slow(ta_arena *a, size_t bsize, size_t align) {
+    ta_segment *s = ta_segment_map(a);
+    if (!s) { errno = ENOMEM; return NULL; }
+    ta_lock_acquire(&a->lock);
+    ta_segment_link_locked(&a->segments, &a->fl, s);
+    a->nsegments++;
+    a->empty_segments++;
+    size_t front = 0;
+    ta_block *b = ta_fl_find_locked(&a->fl, bsize, align, &front);
+    void *p = b ? arena_carve_locked(a, b, front, bsize) : NULL;
+    ta_lock_release(&a->lock);
+    if (!p) errno = ENOMEM;   /* only when bsize cannot fit a segment: callers route those to large */
+    return p;
+}
+
+void *ta_arena_alloc(ta_arena *a, size_t bsize, size_t align) {
+    arena_unmap_list out = {NULL};
+    ta_lock_acquire(&a->lock);
+    if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH, &out);
+    size_t front = 0;
+    ta_block *b = ta_fl_find_locked(&a->fl, bsize, align, &front);
+    void *p = b ? arena_carve_locked(a, b, front, bsize) : NULL;
+    ta_lock_release(&a->lock);
+    if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
+    return TA_LIKELY(p != NULL) ? p : arena_alloc_grow_slow(a, bsize, align);
+}
+
+int ta_arena_resize(ta_arena *a, ta_block *b, size_t new_bsize) {
+    ta_lock_acquire(&a->lock);
+    size_t before = ta_block_usable(b);
+    int ok = ta_fl_resize_locked(&a->fl, b, new_bsize);   /* b stays, so no segment empties */
+    a->allocated += ta_block_usable(b);
+    a->allocated -= before;
+    ta_lock_release(&a->lock);
+    return ok;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Walk and fork.
+ * ------------------------------------------------------------------------------------------- */
+
+int ta_arena_walk(ta_arena *a, ta_arena_visit_fn fn, void *ctx) {
+    int rc = 0;
+    ta_lock_acquire(&a->lock);
+    for (ta_segment *s = a->segments; s && !rc; s = s->next) {
+        for (char *at = s->start; at < s->end && !rc;) {
+            ta_block *b = (ta_block *)at;
+            if (b->size < TA_MIN_BLOCK || b->size > (size_t)(s->end - at)) break;   /* corrupt: check reports it */
+            int is_free = ta_segment_is_free_start(s, b);
+            rc = fn(a, b, is_free, b == a->fl.rover, ctx);
+            at += b->size;
+        }
+    }
+    ta_lock_release(&a->lock);
+    return rc;
+}
+
+void ta_arena_fork_prepare(ta_arena *a) TA_NO_TSA { ta_lock_acquire(&a->lock); }
+void ta_arena_fork_parent(ta_arena *a) TA_NO_TSA { ta_lock_release(&a->lock); }
+void ta_arena_fork_child(ta_arena *a) TA_NO_TSA {
+    ta_lock_release(&a->lock);
+    ta_atomic_store_relaxed(&a->a_threads, (size_t)0);   /* only the forking thread survives */
+}

@@ -1,0 +1,60 @@
+/* arena.h - one arena: a lock, an address-ordered next-fit free list over its segments, and the
+ * remote free queue other threads push onto. Which thread uses which arena is arena_table's job. */
+#ifndef TA_ARENA_H
+#define TA_ARENA_H
+
+#include <stddef.h>
+
+#include "alloc/freelist.h"
+#include "alloc/platform/atomic.h"
+#include "alloc/platform/compiler.h"
+#include "alloc/platform/lock.h"
+#include "alloc/remote.h"
+#include "alloc/segment.h"
+
+typedef struct ta_arena {
+    /* --- owner side: everything below up to `remote` is guarded by `lock` --- */
+    ta_lock lock;
+    ta_freelist fl;               /* free blocks of all its segments, address order */
+    ta_segment *segments;         /* its segments, address order */
+    size_t nsegments;
+    size_t empty_segments;        /* segments whose whole area is one free block */
+    ta_block *pending;            /* remote frees taken from the queue, not yet drained */
+    size_t allocated;             /* usable bytes in live blocks */
+    size_t live_blocks;           /* live (USED) blocks */
+    size_t drained;               /* remote frees drained */
+    unsigned index;               /* position in the arena table (fixed) */
+    ta_atomic_int a_ready;        /* 1 once initialised (release/acquire) */
+    /* --- producers' line: written by other threads' frees --- */
+    TA_CACHELINE_ALIGNED ta_remote remote;
+    /* --- assignment line: live threads holding this arena --- */
+    TA_CACHELINE_ALIGNED ta_atomic_size a_threads;
+} ta_arena;
+
+/* a must be zero-filled storage (the table's static array, or a test's). */
+TA_HIDDEN void ta_arena_init(ta_arena *a, unsigned index);
+
+/* A USED block of at least bsize bytes (a ta_block_size_for value) whose user pointer is aligned
+ * to align; grows by a segment when nothing fits. NULL with errno ENOMEM when the OS refuses. */
+TA_HIDDEN void *ta_arena_alloc(ta_arena *a, size_t bsize, size_t align);
+/* Frees claimed block b (state QUEUED) of this arena, from a thread using this arena. */
+TA_HIDDEN void ta_arena_free_local(ta_arena *a, ta_block *b);
+/* Frees claimed block b of arena a from a thread using another arena: a lock-free push. If a has
+ * no live thread, the pusher drains it so nothing is stranded. */
+TA_HIDDEN void ta_arena_free_remote(ta_arena *a, ta_block *b);
+/* Resizes USED block b of a in place (caller uses arena a). Returns 1 on success. */
+TA_HIDDEN int ta_arena_resize(ta_arena *a, ta_block *b, size_t new_bsize);
+/* Drains the whole remote queue and unmaps every empty segment. */
+TA_HIDDEN void ta_arena_collect(ta_arena *a);
+/* Drains every queued remote free (used by thread exit and ownerless pushes). */
+TA_HIDDEN void ta_arena_drain_all(ta_arena *a);
+
+/* Heap walk over the arena's blocks in address order (locks the arena). */
+typedef int (*ta_arena_visit_fn)(ta_arena *a, ta_block *b, int is_free, int is_rover, void *ctx);
+TA_HIDDEN int ta_arena_walk(ta_arena *a, ta_arena_visit_fn fn, void *ctx);
+
+TA_HIDDEN void ta_arena_fork_prepare(ta_arena *a);
+TA_HIDDEN void ta_arena_fork_parent(ta_arena *a);
+TA_HIDDEN void ta_arena_fork_child(ta_arena *a);
+
+#endif

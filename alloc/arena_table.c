@@ -1,0 +1,91 @@
+/* arena_table.c - arena storage, first-use initialisation, assignment by thread id and release at
+ * thread exit. The table lock (rank 2) is taken only to initialise an arena and around fork. */
+#include "alloc/arena_table.h"
+
+#include "alloc/config.h"
+#include "alloc/platform/tls.h"
+
+static ta_arena table_arenas[TA_MAX_ARENAS];
+static unsigned table_count = 1;
+static ta_lock table_lock;
+
+static void table_thread_exit(void *arena) {
+    ta_arena *a = arena;
+    if (ta_atomic_sub_acq_rel(&a->a_threads, (size_t)1) == 1) ta_arena_drain_all(a);   /* last one out */
+}
+
+int ta_arena_table_init(unsigned count) {
+    table_count = count < 1 ? 1 : count > TA_MAX_ARENAS ? TA_MAX_ARENAS : count;
+    ta_lock_init(&table_lock, TA_RANK_ARENA_TABLE);
+    return ta_tls_init(table_thread_exit);
+}
+
+unsigned ta_arena_table_count(void) { return table_count; }
+
+ta_arena *ta_arena_table_get(unsigned i) {
+    if (i >= table_count) return NULL;
+    ta_arena *a = &table_arenas[i];
+    return ta_atomic_load_acquire(&a->a_ready) ? a : NULL;
+}
+
+static ta_arena *table_ready(unsigned i) {
+    ta_arena *a = &table_arenas[i];
+    if (TA_UNLIKELY(!ta_atomic_load_acquire(&a->a_ready))) {
+        ta_lock_acquire(&table_lock);
+        if (!ta_atomic_load_relaxed(&a->a_ready)) ta_arena_init(a, i);
+        ta_lock_release(&table_lock);
+    }
+    return a;
+}
+
+static unsigned table_hash(uint64_t x) {
+    x ^= x >> 33; x *= 0xff51afd7ed558ccdULL; x ^= x >> 33;
+    return (unsigned)x;
+}
+
+ta_arena *ta_arena_table_assign(void) {
+    unsigned n = table_count, start = table_hash(ta_thread_id()) % n;
+    ta_arena *a = NULL;
+    if (ta_tls_exited()) {
+        /* A destructor allocating after our exit hook ran: use an arena without holding it. */
+        a = table_ready(start);
+        ta_tls_set_arena(a);
+        return a;
+    }
+    for (unsigned k = 0; k < n && !a; k++) {   /* prefer an arena no live thread holds */
+        ta_arena *c = &table_arenas[(start + k) % n];
+        size_t zero = 0;
+        if (ta_atomic_load_relaxed(&c->a_threads) == 0 && atomic_compare_exchange_strong(&c->a_threads, &zero, (size_t)1))
+            a = table_ready((start + k) % n);
+    }
+    if (!a) {
+        a = table_ready(start);
+        ta_atomic_add_acq_rel(&a->a_threads, (size_t)1);
+    }
+    ta_tls_set_arena(a);
+    if (ta_tls_register_exit() != 0) { /* no exit hook: the arena stays held, which is only a lost preference */ }
+    return a;
+}
+
+/* Fork: the table lock, then every initialised arena in ascending order (ranks 2 then 3). TSan
+ * allows 64 mutexes held by one thread; only initialised arenas are locked, and tests that fork
+ * under TSan stay well below that. */
+void ta_arena_table_fork_prepare(void) TA_NO_TSA {
+    ta_lock_acquire(&table_lock);
+    for (unsigned i = 0; i < table_count; i++)
+        if (ta_atomic_load_acquire(&table_arenas[i].a_ready)) ta_arena_fork_prepare(&table_arenas[i]);
+}
+
+void ta_arena_table_fork_parent(void) TA_NO_TSA {
+    for (unsigned i = table_count; i-- > 0;)
+        if (ta_atomic_load_acquire(&table_arenas[i].a_ready)) ta_arena_fork_parent(&table_arenas[i]);
+    ta_lock_release(&table_lock);
+}
+
+void ta_arena_table_fork_child(void) TA_NO_TSA {
+    for (unsigned i = table_count; i-- > 0;)
+        if (ta_atomic_load_acquire(&table_arenas[i].a_ready)) ta_arena_fork_child(&table_arenas[i]);
+    ta_lock_release(&table_lock);
+    ta_arena *mine = ta_tls_arena();
+    if (mine && !ta_tls_exited()) ta_atomic_store_relaxed(&mine->a_threads, (size_t)1);
+}

@@ -1,0 +1,27 @@
+/* arena_table.h - the fixed array of arenas and the thread -> arena assignment.
+ * A thread gets an arena on its first allocation, chosen from its thread id, preferring an arena
+ * that no live thread holds; the choice is cached in TLS and released by the thread-exit hook. The
+ * arena count is fixed at init (TAMALLOC_ARENAS, default TA_ARENAS_PER_CPU x usable CPUs). */
+#ifndef TA_ARENA_TABLE_H
+#define TA_ARENA_TABLE_H
+
+#include "alloc/arena.h"
+#include "alloc/platform/compiler.h"
+#include "alloc/platform/tls.h"
+
+/* The calling thread's arena, or NULL before its first allocation (one TLS load). */
+static TA_ALWAYS_INLINE ta_arena *ta_arena_mine(void) { return (ta_arena *)ta_tls_arena(); }
+
+/* Called once by init: fixes the arena count and arms the thread-exit hook. */
+TA_HIDDEN int ta_arena_table_init(unsigned count);
+TA_HIDDEN unsigned ta_arena_table_count(void);
+/* Arena i if initialised, else NULL. */
+TA_HIDDEN ta_arena *ta_arena_table_get(unsigned i);
+/* The calling thread's arena, assigning one on first use (stored in TLS). Never NULL after init. */
+TA_HIDDEN ta_arena *ta_arena_table_assign(void);
+
+TA_HIDDEN void ta_arena_table_fork_prepare(void);
+TA_HIDDEN void ta_arena_table_fork_parent(void);
+TA_HIDDEN void ta_arena_table_fork_child(void);
+
+#endif

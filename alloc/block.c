@@ -1,0 +1,48 @@
+/* block.c - the per-process secrets behind block tags and links, and the diagnosis that names the
+ * fault when a header does not verify. The diagnosis reads only memory inside the segment it was
+ * given, so it cannot crash on a wild value. */
+#include "alloc/block.h"
+
+#include "alloc/fault.h"
+
+uint64_t ta_block_secret;
+uintptr_t ta_link_secret;
+
+void ta_block_init_secrets(uint64_t seed) {
+    uint64_t x = seed;
+    x ^= x >> 30; x *= 0xbf58476d1ce4e5b9ULL; x ^= x >> 27; x *= 0x94d049bb133111ebULL; x ^= x >> 31;
+    ta_block_secret = seed;
+    ta_link_secret = (uintptr_t)(x << 4);   /* keeps decoded garbage misaligned-looking only by chance */
+}
+
+/* Is user strictly inside some block of [start, end)? Walks headers from the segment start,
+ * stopping at the first header that does not verify. */
+static int block_is_interior(const char *start, const char *end, const char *user) {
+    const char *at = start;
+    while (at + TA_HDR <= end) {
+        ta_block *b = (ta_block *)at;
+        size_t size = b->size;
+        if (size < TA_MIN_BLOCK || size % TA_ALIGN || size > (size_t)(end - at) || !ta_block_tag_ok(b)) return 0;
+        if (user > at + TA_HDR && user < at + size) return 1;
+        if (user <= at + TA_HDR) return 0;
+        at += size;
+    }
+    return 0;
+}
+
+void ta_block_fault(ta_block *b, const char *data_start, const char *data_end, const void *user, const char *op) {
+    size_t size = b->size;
+    uint64_t tag = ta_atomic_load_relaxed(&b->a_tag);
+    int size_ok = size >= TA_MIN_BLOCK && size % TA_ALIGN == 0 && size <= (size_t)(data_end - (const char *)b);
+    if (size_ok && (tag & ~TA_STATE_MASK) == ta_block_key(b, size)) {
+        uint64_t st = tag & TA_STATE_MASK;
+        if (st == TA_STATE_FREE || st == TA_STATE_QUEUED)
+            ta_fault(op[0] == 'f' ? TA_FAULT_DOUBLE_FREE : TA_FAULT_USE_AFTER_FREE, user, op);
+        ta_fault(TA_FAULT_CORRUPT_HEADER, user, "unexpected block state");
+    } else if (tag == ta_block_tag(b, 0, TA_STATE_MERGED)) {
+        ta_fault(op[0] == 'f' ? TA_FAULT_DOUBLE_FREE : TA_FAULT_USE_AFTER_FREE, user, op);
+    } else if (block_is_interior(data_start, data_end, (const char *)user)) {
+        ta_fault(TA_FAULT_INTERIOR_POINTER, user, op);
+    }
+    ta_fault(TA_FAULT_CORRUPT_HEADER, user, size_ok ? "tag does not verify" : "size out of range");
+}

@@ -1,0 +1,37 @@
+/* config.h - compile-time constants of the heap layout, with the static checks that tie them.
+ * Runtime-tunable values live in options.h. */
+#ifndef TA_CONFIG_H
+#define TA_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef TA_DEBUG
+#define TA_DEBUG 0              /* assertion level: 1 basic, 2 internal, 3 expensive */
+#endif
+
+#define TA_ALIGN          16u   /* every user pointer is a multiple of this */
+#define TA_HDR            16u   /* block header: size word + tag word */
+#define TA_MIN_BLOCK      32u   /* header + two free-list links */
+
+#define TA_SEGMENT_SHIFT  22u
+#define TA_SEGMENT_SIZE   ((size_t)1 << TA_SEGMENT_SHIFT)   /* 4 MiB, aligned to its size */
+#define TA_SEGMENT_MASK   (TA_SEGMENT_SIZE - 1)
+#define TA_GRANULES       (TA_SEGMENT_SIZE / TA_ALIGN)       /* one free-start bit per granule */
+
+#define TA_MMAP_THRESHOLD_DEFAULT ((size_t)128 << 10)
+#define TA_MMAP_THRESHOLD_MIN     ((size_t)4 << 10)
+#define TA_MMAP_THRESHOLD_MAX     ((size_t)1 << 20)          /* arena blocks stay << segment size */
+
+#define TA_MAX_ARENAS       256u
+#define TA_ARENAS_PER_CPU   4u
+#define TA_RETAIN_SEGMENTS  1u     /* fully free segments an arena keeps mapped */
+#define TA_DRAIN_BATCH      256u   /* remote frees drained per allocation or free */
+
+_Static_assert((TA_ALIGN & (TA_ALIGN - 1)) == 0, "alignment is a power of two");
+_Static_assert(TA_HDR % TA_ALIGN == 0, "header keeps user pointers aligned");
+_Static_assert(TA_MIN_BLOCK >= TA_HDR + 2 * sizeof(void *), "a free block holds its two links");
+_Static_assert(TA_GRANULES == 64u * 64u * 64u, "three-level free-start bitmap covers a segment");
+_Static_assert(TA_MMAP_THRESHOLD_MAX * 2 < TA_SEGMENT_SIZE, "arena blocks fit a segment with room");
+
+#endif

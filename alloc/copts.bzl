@@ -1,0 +1,21 @@
+"""Compiler options shared by every tamalloc target."""
+
+TA_COPTS = [
+    "-std=c11",
+    "-D_GNU_SOURCE",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-fvisibility=hidden",
+    "-ftls-model=initial-exec",
+]
+
+# Tests may use internals and POSIX extensions; they keep warnings as errors.
+TA_TEST_COPTS = [
+    "-std=gnu11",
+    "-D_GNU_SOURCE",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wno-unused-parameter",
+]

@@ -1,0 +1,243 @@
+/* freelist.c - next-fit search, split, coalesce and ordered insertion on an arena's free list.
+ * See freelist.h for the invariants. Caller holds the owning arena's lock for every function. */
+#include "alloc/freelist.h"
+
+#include "alloc/assert.h"
+#include "alloc/fault.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Links: slot 0 of a free block's payload is its next link, slot 1 its prev link.
+ * ------------------------------------------------------------------------------------------- */
+
+static TA_ALWAYS_INLINE uintptr_t *fl_slots(ta_block *b) { return (uintptr_t *)ta_block_user(b); }
+
+static TA_ALWAYS_INLINE void fl_set_next(ta_block *b, ta_block *to) { fl_slots(b)[0] = ta_link_encode(&fl_slots(b)[0], to); }
+static TA_ALWAYS_INLINE void fl_set_prev(ta_block *b, ta_block *to) { fl_slots(b)[1] = ta_link_encode(&fl_slots(b)[1], to); }
+
+/* A decoded link must land on a listed free block of the same arena, in the direction given. */
+static ta_block *fl_verify_link(ta_block *from, ta_block *to, int forward) {
+    if (!to) return NULL;
+    ta_segment *fs = ta_segment_of(from), *ts = ta_segment_of(to);
+    int ok = ((uintptr_t)to & (TA_ALIGN - 1)) == 0 && (forward ? to > from : to < from);
+    if (ok && ts != fs) {   /* crossing segments: ts must be one of the arena's segments that way */
+        ta_segment *s = forward ? fs->next : fs->prev;
+        while (s && s != ts) s = forward ? s->next : s->prev;
+        ok = s != NULL;
+    }
+    ok = ok && (char *)to >= ts->start && (char *)to + TA_MIN_BLOCK <= ts->end &&
+         ta_segment_is_free_start(ts, to) && ta_block_is(to, TA_STATE_FREE);
+    if (TA_UNLIKELY(!ok)) ta_fault(TA_FAULT_CORRUPT_LINK, ta_block_user(from), forward ? "next link" : "prev link");
+    return to;
+}
+
+ta_block *ta_fl_next(ta_block *b) {
+    return fl_verify_link(b, ta_link_decode(&fl_slots(b)[0], fl_slots(b)[0]), 1);
+}
+ta_block *ta_fl_prev(ta_block *b) {
+    return fl_verify_link(b, ta_link_decode(&fl_slots(b)[1], fl_slots(b)[1]), 0);
+}
+
+void ta_fl_init(ta_freelist *fl) {
+    fl->head = fl->tail = fl->rover = NULL;
+    fl->count = fl->bytes = fl->searches = fl->steps = 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Structural edits. Each keeps links, bitmap, head/tail, rover, count and bytes consistent.
+ * ------------------------------------------------------------------------------------------- */
+
+static void fl_bit_set(ta_block *b) { ta_bitmap_set(&ta_segment_of(b)->free_starts, ta_segment_granule(b)); }
+static void fl_bit_clear(ta_block *b) { ta_bitmap_clear(&ta_segment_of(b)->free_starts, ta_segment_granule(b)); }
+
+/* Links b between prev and next (either may be NULL). */
+static void fl_link(ta_freelist *fl, ta_block *prev, ta_block *b, ta_block *next) {
+    fl_set_prev(b, prev);
+    fl_set_next(b, next);
+    if (prev) fl_set_next(prev, b); else fl->head = b;
+    if (next) fl_set_prev(next, b); else fl->tail = b;
+    fl_bit_set(b);
+}
+
+/* The listed free block with the highest address below b, or NULL. O(1) within b's segment,
+ * then one word test per earlier segment. */
+static ta_block *fl_free_before(ta_block *b) {
+    ta_segment *s = ta_segment_of(b);
+    int64_t g = ta_bitmap_prev(&s->free_starts, ta_segment_granule(b));
+    if (g >= 0) return ta_segment_block_at(s, g);
+    for (s = s->prev; s; s = s->prev) {
+        g = ta_bitmap_last(&s->free_starts);
+        if (g >= 0) return ta_segment_block_at(s, g);
+    }
+    return NULL;
+}
+
+void ta_fl_insert_locked(ta_freelist *fl, ta_block *b) {
+    ta_block *prev = fl_free_before(b);
+    ta_block *next = prev ? ta_fl_next(prev) : fl->head;
+    ta_block_set(b, b->size, TA_STATE_FREE);
+    fl_link(fl, prev, b, next);
+    fl->count++;
+    fl->bytes += b->size;
+    if (!fl->rover) fl->rover = b;
+}
+
+void ta_fl_remove_locked(ta_freelist *fl, ta_block *b) {
+    ta_block *prev = ta_fl_prev(b), *next = ta_fl_next(b);
+    if (prev) fl_set_next(prev, next); else fl->head = next;
+    if (next) fl_set_prev(next, prev); else fl->tail = prev;
+    fl_bit_clear(b);
+    fl->count--;
+    fl->bytes -= b->size;
+    if (fl->rover == b) fl->rover = next ? next : fl->head;
+}
+
+/* Free block nb (header already FREE) takes listed block old's place in the list. */
+static void fl_replace(ta_freelist *fl, ta_block *old, ta_block *nb) {
+    ta_block *prev = ta_fl_prev(old), *next = ta_fl_next(old);
+    fl_bit_clear(old);
+    fl_link(fl, prev, nb, next);
+    if (fl->rover == old) fl->rover = nb;
+}
+
+static void fl_mark_merged(ta_block *b) {
+    ta_atomic_store_relaxed(&b->a_tag, ta_block_tag(b, 0, TA_STATE_MERGED));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Search and carve.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Bytes to skip at the front of free block b so the user pointer after it is aligned; the skipped
+ * part must itself be able to stand as a free block. */
+static TA_ALWAYS_INLINE size_t fl_front_for(ta_block *b, size_t align) {
+    uintptr_t user = (uintptr_t)ta_block_user(b);
+    if ((user & (align - 1)) == 0) return 0;
+    uintptr_t aligned = (user + TA_MIN_BLOCK + align - 1) & ~(uintptr_t)(align - 1);
+    return aligned - user;
+}
+
+ta_block *ta_fl_find_locked(ta_freelist *fl, size_t bsize, size_t align, size_t *front) {
+    ta_block *start = fl->rover ? fl->rover : fl->head;
+    if (!start) return NULL;
+    fl->searches++;
+    ta_block *b = start;
+    do {
+        fl->steps++;
+        size_t f = align > TA_ALIGN ? fl_front_for(b, align) : 0;
+        if (b->size >= f + bsize) { *front = f; return b; }
+        b = ta_fl_next(b);
+        if (!b) b = fl->head;   /* wrap around once */
+    } while (b != start);
+    return NULL;
+}
+
+ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t bsize) {
+    size_t total = b->size;
+    TA_ASSERT(total >= front + bsize);
+    size_t rest = total - front - bsize;
+    if (rest < TA_MIN_BLOCK) { bsize += rest; rest = 0; }
+    ta_block *a = (ta_block *)((char *)b + front);
+    ta_block *r = rest ? (ta_block *)((char *)a + bsize) : NULL;
+    if (front) {
+        /* b shrinks in place to the front gap; the tail remainder is linked right after it. */
+        ta_block_set(b, front, TA_STATE_FREE);
+        fl->bytes -= total - front;
+        if (r) {
+            ta_block_set(r, rest, TA_STATE_FREE);
+            fl_link(fl, b, r, ta_fl_next(b));
+            fl->count++;
+            fl->bytes += rest;
+        }
+        fl->rover = r ? r : b;
+    } else if (r) {
+        ta_block_set(r, rest, TA_STATE_FREE);   /* the remainder stays in b's list position */
+        fl_replace(fl, b, r);
+        fl->bytes -= bsize;
+        fl->rover = r;
+    } else {
+        ta_block *next = ta_fl_next(b);
+        ta_fl_remove_locked(fl, b);
+        fl->rover = next ? next : fl->head;
+    }
+    ta_block_set(a, bsize, TA_STATE_USED);
+    return a;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Release (coalescing) and in-place resize.
+ * ------------------------------------------------------------------------------------------- */
+
+/* The physical successor of b if it exists; its header must verify (else b overflowed into it). */
+static ta_block *fl_neighbour_after(ta_block *b) {
+    ta_segment *s = ta_segment_of(b);
+    ta_block *n = ta_block_next_phys(b);
+    if ((char *)n >= s->end) return NULL;
+    size_t ns = n->size;
+    if (TA_UNLIKELY(ns < TA_MIN_BLOCK || ns % TA_ALIGN || ns > (size_t)(s->end - (char *)n) || !ta_block_tag_ok(n)))
+        ta_fault(TA_FAULT_OVERFLOW, ta_block_user(b), "the header after this block does not verify");
+    return n;
+}
+
+ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) {
+    ta_segment *s = ta_segment_of(b);
+    ta_block *n = fl_neighbour_after(b);
+    int n_free = n && ta_segment_is_free_start(s, n);
+    ta_block *p = fl_free_before(b);
+    if (p && ta_segment_of(p) == s && ta_block_next_phys(p) == b) {
+        /* p absorbs b (and n): p keeps its list position. */
+        size_t size = p->size + b->size;
+        fl->bytes += b->size;
+        fl_mark_merged(b);
+        if (n_free) {
+            int rover_was_n = fl->rover == n;
+            size_t nsize = n->size;
+            ta_fl_remove_locked(fl, n);   /* subtracts n from bytes; n's bytes stay free in p */
+            fl->bytes += nsize;
+            size += nsize;
+            fl_mark_merged(n);
+            if (rover_was_n) fl->rover = p;
+        }
+        ta_block_set(p, size, TA_STATE_FREE);
+        return p;
+    }
+    if (n_free) {
+        /* b absorbs n and takes its list position. */
+        size_t add = b->size;
+        ta_block_set(b, b->size + n->size, TA_STATE_FREE);
+        fl_replace(fl, n, b);
+        fl_mark_merged(n);
+        fl->bytes += add;
+        return b;
+    }
+    ta_fl_insert_locked(fl, b);
+    return b;
+}
+
+int ta_fl_resize_locked(ta_freelist *fl, ta_block *b, size_t new_size) {
+    size_t old = b->size;
+    ta_segment *s = ta_segment_of(b);
+    if (new_size <= old) {
+        if (old - new_size < TA_MIN_BLOCK) return 1;
+        ta_block_set(b, new_size, TA_STATE_USED);
+        ta_block *t = ta_block_next_phys(b);
+        ta_block_set(t, old - new_size, TA_STATE_QUEUED);
+        ta_fl_release_locked(fl, t);
+        return 1;
+    }
+    ta_block *n = fl_neighbour_after(b);
+    if (!n || !ta_segment_is_free_start(s, n) || old + n->size < new_size) return 0;
+    size_t avail = old + n->size, rest = avail - new_size;
+    int rover_was_n = fl->rover == n;
+    ta_fl_remove_locked(fl, n);   /* before writing anything inside n: its links are read here */
+    fl_mark_merged(n);
+    if (rest < TA_MIN_BLOCK) {
+        ta_block_set(b, avail, TA_STATE_USED);
+    } else {
+        ta_block_set(b, new_size, TA_STATE_USED);
+        ta_block *r = ta_block_next_phys(b);
+        r->size = rest;
+        ta_fl_insert_locked(fl, r);
+        if (rover_was_n) fl->rover = r;
+    }
+    return 1;
+}

@@ -1,0 +1,59 @@
+/* freelist.h - an arena's address-ordered free list with its next-fit rover.
+ *
+ * The list threads every free block of the arena's segments in ascending address order through
+ * two safe-linked words inside each free block. The segments' free-start bitmaps index the same
+ * blocks, so the free block before any address is found in O(1) (insertion and backward
+ * coalescing need no walk); the links are what next-fit traverses.
+ *
+ * Invariants (checked by check.c):
+ *   head < ... < tail by address; next(prev(b)) == b; count and bytes sum the list;
+ *   every listed block has state FREE and its bitmap bit; no two free blocks are adjacent;
+ *   rover == NULL iff the list is empty, else rover is a listed block.
+ * Every function requires the owning arena's lock (hence the _locked names and TA_REQUIRES at the
+ * arena level); the list itself knows nothing of locks, atomics beyond tags, the OS or TLS. */
+#ifndef TA_FREELIST_H
+#define TA_FREELIST_H
+
+#include <stddef.h>
+
+#include "alloc/block.h"
+#include "alloc/platform/compiler.h"
+#include "alloc/segment.h"
+
+typedef struct ta_freelist {
+    ta_block *head;     /* lowest-addressed free block */
+    ta_block *tail;     /* highest-addressed free block */
+    ta_block *rover;    /* next-fit starts here: where the last search succeeded */
+    size_t count;       /* free blocks */
+    size_t bytes;       /* bytes in free blocks, headers included */
+    size_t searches;    /* next-fit searches */
+    size_t steps;       /* blocks visited by those searches */
+} ta_freelist;
+
+TA_HIDDEN void ta_fl_init(ta_freelist *fl);
+
+/* The list neighbours of a listed block, links verified (a corrupted link is a fault). */
+TA_HIDDEN ta_block *ta_fl_next(ta_block *b);
+TA_HIDDEN ta_block *ta_fl_prev(ta_block *b);
+
+/* Next-fit from the rover, wrapping once: a free block that can hold a block of bsize bytes whose
+ * user pointer is aligned to align (a power of two >= TA_ALIGN). *front receives the gap before
+ * the aligned block (0, or >= TA_MIN_BLOCK, which stays free). NULL when none fits. */
+TA_HIDDEN ta_block *ta_fl_find_locked(ta_freelist *fl, size_t bsize, size_t align, size_t *front);
+/* Carves an allocated block of bsize bytes at b + front out of free block b. The remainder stays
+ * free in b's place in the list (splitting only when it can hold a free block: the block may come
+ * out larger than bsize). The rover moves to the remainder (or past b). Returns the USED block. */
+TA_HIDDEN ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t bsize);
+/* Frees block b (state QUEUED, not listed): verifies the next block's header (an overflow from b
+ * is a fault), coalesces with free physical neighbours and inserts the result in address order.
+ * Returns the free block that now contains b. */
+TA_HIDDEN ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b);
+/* Adds a free block that has no free physical neighbours (a new segment's block). */
+TA_HIDDEN void ta_fl_insert_locked(ta_freelist *fl, ta_block *b);
+/* Unlinks a listed free block (releasing a segment). */
+TA_HIDDEN void ta_fl_remove_locked(ta_freelist *fl, ta_block *b);
+/* Resizes USED block b in place to new_size (a block size): shrinking splits off the tail as free
+ * space; growing takes from a free next neighbour. Returns 1 on success, 0 when growing cannot. */
+TA_HIDDEN int ta_fl_resize_locked(ta_freelist *fl, ta_block *b, size_t new_size);
+
+#endif

@@ -1,0 +1,102 @@
+/* tamalloc.h - the public contract of tamalloc, a thread-safe multi-arena allocator.
+ *
+ * Every function here is safe to call from any thread. Pointers returned are 16-byte aligned
+ * (or aligned as requested). Errors follow the C/POSIX malloc contract: allocation failure returns
+ * NULL with errno = ENOMEM; invalid alignment gives EINVAL. Misuse (double free, a pointer tamalloc
+ * did not hand out, a corrupted header) is reported on stderr with a message starting "tamalloc:"
+ * and the process aborts: it is never silently ignored.
+ */
+#ifndef TAMALLOC_H
+#define TAMALLOC_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Allocation. ta_malloc(0) returns a unique pointer (ta_free it like any other). */
+void  *ta_malloc(size_t size);
+/* Frees p; ta_free(NULL) does nothing. errno is left unchanged. */
+void   ta_free(void *p);
+/* Zeroed n*size bytes; n*size overflow -> NULL, ENOMEM. */
+void  *ta_calloc(size_t n, size_t size);
+/* Resizes p, growing in place into a free next neighbour when it can. ta_realloc(NULL, n) is
+ * ta_malloc(n); ta_realloc(p, 0) frees p and returns NULL (glibc's behaviour). On failure returns
+ * NULL with ENOMEM and leaves p untouched. */
+void  *ta_realloc(void *p, size_t size);
+/* ta_realloc(p, n*size) with overflow checking (NULL, ENOMEM; p untouched). */
+void  *ta_reallocarray(void *p, size_t n, size_t size);
+/* alignment must be a power of two and a multiple of sizeof(void *): else EINVAL is returned
+ * (errno is not set, as POSIX specifies). ENOMEM on failure; *out is untouched on error. */
+int    ta_posix_memalign(void **out, size_t alignment, size_t size);
+/* alignment must be a power of two, else NULL with errno = EINVAL. */
+void  *ta_aligned_alloc(size_t alignment, size_t size);
+/* glibc semantics: an alignment that is not a power of two is rounded up to one. */
+void  *ta_memalign(size_t alignment, size_t size);
+/* Usable bytes at p (>= the size asked for); 0 for NULL. */
+size_t ta_usable_size(const void *p);
+
+typedef struct ta_block_info {
+    const void *addr;   /* start of the block (its header) */
+    size_t size;        /* whole block, header included */
+    int is_free;
+    int is_rover;       /* the next-fit search starts at this block */
+    unsigned arena;
+} ta_block_info;
+
+/* Visits every block of every arena (not the direct-mmap large blocks, which stats count), each
+ * arena in address order; stops early if fn returns non-zero. Returns 0, or the non-zero value fn
+ * returned. fn runs with the arena's lock held: it must not call the allocator (doing so is
+ * reported as a fault). Neither this nor ta_check allocates. */
+int ta_heap_walk(int (*fn)(const ta_block_info *b, void *ctx), void *ctx);
+
+/* Verifies every invariant of every arena (address order, no adjacent free blocks, sizes tile
+ * each segment, magic numbers, the rover on a free block or at a list end, counters). Returns 0
+ * when all hold, otherwise a non-zero code naming the first broken invariant (see ta_check_name). */
+int ta_check(void);
+/* A short text for a ta_check() result code. */
+const char *ta_check_name(int code);
+
+typedef struct ta_stats {
+    size_t allocated;       /* bytes in live blocks (usable sizes), large blocks included */
+    size_t free;            /* bytes in free blocks */
+    size_t free_blocks;
+    size_t mapped;          /* bytes currently mapped from the OS */
+    size_t large_allocated; /* bytes in live direct-mmap blocks */
+    size_t arenas;          /* arenas in use */
+    size_t remote_pushed;   /* cross-thread frees queued */
+    size_t remote_drained;  /* of those, drained by their owners */
+} ta_stats;
+void ta_get_stats(ta_stats *out);
+
+/* Per-arena figures. Returns the number of arenas configured (initialised or not); fills *out for
+ * arena `index` and returns that count, or returns 0 for an index out of range. */
+typedef struct ta_arena_stats {
+    unsigned index;
+    int in_use;             /* initialised (some thread has used it) */
+    size_t threads;         /* live threads assigned to it */
+    size_t allocated;       /* bytes in live blocks (usable sizes) */
+    size_t free;            /* bytes in free blocks */
+    size_t free_blocks;
+    size_t segments;
+    size_t mapped;          /* bytes of segments it holds */
+    size_t remote_pushed;   /* frees pushed to its remote queue by other threads */
+    size_t remote_drained;  /* of those, drained */
+    size_t remote_pending;  /* pushed but not yet drained */
+    size_t lock_contended;  /* lock acquisitions that had to wait */
+    size_t lock_acquired;   /* all lock acquisitions */
+} ta_arena_stats;
+size_t ta_get_arena_stats(unsigned index, ta_arena_stats *out);
+
+/* A readable table of the totals and every arena in use. */
+void ta_stats_print(FILE *out);
+
+/* Drains every remote queue and returns what can go back to the OS. */
+void ta_collect(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TAMALLOC_H */

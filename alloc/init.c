@@ -1,0 +1,75 @@
+/* init.c - one-time initialisation, fork handlers and the TAMALLOC_STATS report at exit. */
+#include "alloc/init.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include "alloc/arena_table.h"
+#include "alloc/block.h"
+#include "alloc/config.h"
+#include "alloc/fault.h"
+#include "alloc/options.h"
+#include "alloc/platform/atomic.h"
+#include "alloc/platform/lock.h"
+#include "alloc/platform/os.h"
+#include "alloc/segmap.h"
+#include "alloc/stats.h"
+
+ta_atomic_size ta_small_limit_a;
+
+enum { INIT_NONE = 0, INIT_RUNNING = 1, INIT_READY = 2 };
+static ta_atomic_int init_state;
+static ta_atomic_uptr init_owner;   /* ta_lock_self() of the initialising thread */
+
+static void init_reentry(const ta_lock *l) {
+    ta_fault(TA_FAULT_REENTRY, l, "a signal handler or heap-walk callback called the allocator");
+}
+
+static void init_fork_prepare(void) {
+    ta_arena_table_fork_prepare();
+    ta_segmap_fork_prepare();
+}
+static void init_fork_parent(void) {
+    ta_segmap_fork_parent();
+    ta_arena_table_fork_parent();
+}
+static void init_fork_child(void) {
+    ta_segmap_fork_child();
+    ta_arena_table_fork_child();
+}
+
+static void init_phase1(void) {
+    ta_os_keep_stderr();
+    ta_options_load();
+    ta_block_init_secrets(ta_os_random_secret());
+    ta_lock_set_reentry_handler(init_reentry);
+    ta_segmap_init();
+    unsigned arenas = ta_opt.arenas ? ta_opt.arenas : TA_ARENAS_PER_CPU * ta_os_cpu_count();
+    ta_arena_table_init(arenas);
+}
+
+void ta_init(void) {
+    if (TA_LIKELY(ta_atomic_load_acquire(&init_state) == INIT_READY)) return;
+    int expected = INIT_NONE;
+    if (ta_atomic_cas_strong_acquire(&init_state, &expected, INIT_RUNNING)) {
+        ta_atomic_store_relaxed(&init_owner, ta_lock_self());
+        init_phase1();
+        ta_atomic_store_relaxed(&ta_small_limit_a, ta_opt.mmap_threshold);
+        ta_atomic_store_release(&init_state, INIT_READY);
+        pthread_atfork(init_fork_prepare, init_fork_parent, init_fork_child);
+        return;
+    }
+    if (ta_atomic_load_relaxed(&init_owner) == ta_lock_self())
+        ta_fault(TA_FAULT_REENTRY, 0, "allocation during tamalloc's own initialisation");
+    while (ta_atomic_load_acquire(&init_state) != INIT_READY) sched_yield();
+}
+
+/* Initialise before main so the stderr duplicate exists even if the program closes fd 2 early. */
+__attribute__((constructor)) static void init_at_load(void) { ta_init(); }
+
+__attribute__((destructor)) static void init_at_exit(void) {
+    if (ta_atomic_load_acquire(&init_state) != INIT_READY || ta_opt.stats == TA_STATS_OFF) return;
+    char buf[16384];
+    size_t len = ta_stats_format(buf, sizeof buf, ta_opt.stats == TA_STATS_JSON);
+    ta_os_write_stderr(buf, len);
+}

@@ -1,0 +1,21 @@
+/* init.h - process-wide one-time initialisation as an atomic state machine
+ * (uninitialised -> initialising -> ready). Until ready, ta_small_limit is 0, so every ta_malloc
+ * takes its slow path, which calls ta_init(): the uninitialised state is data, not a fast-path
+ * branch. Phase 1 (no call that may allocate) ends by publishing ready; phase 2 then registers the
+ * fork handlers, which may allocate, so a re-entrant malloc from there is served normally. */
+#ifndef TA_INIT_H
+#define TA_INIT_H
+
+#include <stddef.h>
+
+#include "alloc/platform/atomic.h"
+#include "alloc/platform/compiler.h"
+
+/* Requests below this go to the arenas; 0 until init is done (read on every ta_malloc). */
+extern ta_atomic_size ta_small_limit_a TA_HIDDEN;
+
+static TA_ALWAYS_INLINE size_t ta_small_limit(void) { return ta_atomic_load_relaxed(&ta_small_limit_a); }
+/* Returns once the allocator is ready. */
+TA_HIDDEN void ta_init(void);
+
+#endif

@@ -1,0 +1,45 @@
+/* large.h - blocks at or above the mmap threshold, each in its own mapping.
+ *
+ *    base (aligned to TA_SEGMENT_SIZE, or to the requested alignment when larger)
+ *    +-----------+- ... -+------------+------------------------+--------+-- page slack --+
+ *    | ta_large  |       | ta_block   | user bytes (usable)    | canary |                |
+ *    +-----------+- ... -+------------+------------------------+--------+----------------+
+ *                                     ^ user = base + offset
+ *
+ * The block header before the user pointer has state LARGE, so free/realloc/usable-size validate
+ * a large block the same way as an arena block; the canary after the usable end catches an
+ * overflow on free. Large blocks take no arena lock; totals are process-wide atomics (this is the
+ * mmap path, never the fast path). */
+#ifndef TA_LARGE_H
+#define TA_LARGE_H
+
+#include <stddef.h>
+
+#include "alloc/block.h"
+#include "alloc/platform/compiler.h"
+#include "alloc/segmap.h"
+
+typedef struct ta_large {
+    ta_span span;        /* kind = TA_SPAN_LARGE; first, for segmap lookups */
+    size_t map_size;     /* bytes mapped at base */
+    char *user;          /* the one valid user pointer of this mapping */
+    size_t usable;       /* bytes usable at user */
+} ta_large;
+
+typedef struct ta_large_totals {
+    size_t live;         /* live large blocks */
+    size_t usable;       /* their usable bytes */
+    size_t mapped;       /* their mapped bytes */
+} ta_large_totals;
+
+/* n user bytes aligned to align (a power of two >= TA_ALIGN). NULL + ENOMEM on failure. */
+TA_HIDDEN void *ta_large_alloc(size_t n, size_t align);
+/* Frees a large block found by segmap lookup; validates pointer, state and canary (faults). */
+TA_HIDDEN void ta_large_free(ta_large *l, void *user);
+/* Usable size; validates like free ("realloc"/"usable size" name the operation in faults). */
+TA_HIDDEN size_t ta_large_usable(ta_large *l, const void *user, const char *op);
+TA_HIDDEN void ta_large_get_totals(ta_large_totals *out);
+/* Was user a large block that has been freed and unmapped? (best effort: a small history) */
+TA_HIDDEN int ta_large_was_freed(const void *user);
+
+#endif

@@ -1,0 +1,81 @@
+/* options.c - parse TAMALLOC_* environment variables once; report and ignore invalid values. */
+#include "alloc/options.h"
+
+#include <stdint.h>
+
+#include "alloc/config.h"
+#include "alloc/platform/os.h"
+
+ta_options ta_opt = {
+    .arenas = 0,
+    .mmap_threshold = TA_MMAP_THRESHOLD_DEFAULT,
+    .stats = TA_STATS_OFF,
+    .check = 1,
+};
+
+static int opt_streq(const char *a, const char *b) {
+    while (*a && *a == *b) { a++; b++; }
+    return *a == *b;
+}
+
+int ta_options_parse_size(const char *s, size_t min, size_t max, size_t *out) {
+    if (!s || *s < '0' || *s > '9') return -1;
+    size_t v = 0;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        size_t d = (size_t)(*s - '0');
+        if (v > (SIZE_MAX - d) / 10) return -1;
+        v = v * 10 + d;
+    }
+    unsigned shift = 0;
+    if (*s == 'k' || *s == 'K') shift = 10;
+    else if (*s == 'm' || *s == 'M') shift = 20;
+    else if (*s == 'g' || *s == 'G') shift = 30;
+    if (shift) {
+        s++;
+        if (v > (SIZE_MAX >> shift)) return -1;
+        v <<= shift;
+    }
+    if (*s != 0 || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+int ta_options_parse_stats(const char *s) {
+    if (!s) return -1;
+    if (opt_streq(s, "0") || opt_streq(s, "off")) return TA_STATS_OFF;
+    if (opt_streq(s, "1") || opt_streq(s, "text")) return TA_STATS_TEXT;
+    if (opt_streq(s, "json")) return TA_STATS_JSON;
+    return -1;
+}
+
+static void opt_report(const char *name, const char *value, const char *expected) {
+    const char *parts[] = {"tamalloc: ignoring ", name, "=", value, " (expected ", expected, "); using the default\n"};
+    for (unsigned i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        size_t n = 0;
+        while (parts[i][n]) n++;
+        ta_os_write_stderr(parts[i], n);
+    }
+}
+
+void ta_options_load(void) {
+    const char *v;
+    size_t n;
+    if ((v = ta_os_getenv("TAMALLOC_ARENAS")) != NULL) {
+        if (ta_options_parse_size(v, 1, TA_MAX_ARENAS, &n) == 0) ta_opt.arenas = (unsigned)n;
+        else opt_report("TAMALLOC_ARENAS", v, "a count from 1 to 256");
+    }
+    if ((v = ta_os_getenv("TAMALLOC_MMAP_THRESHOLD")) != NULL) {
+        if (ta_options_parse_size(v, TA_MMAP_THRESHOLD_MIN, TA_MMAP_THRESHOLD_MAX, &n) == 0)
+            ta_opt.mmap_threshold = n;
+        else opt_report("TAMALLOC_MMAP_THRESHOLD", v, "bytes from 4K to 1M, suffix K or M allowed");
+    }
+    if ((v = ta_os_getenv("TAMALLOC_STATS")) != NULL) {
+        int m = ta_options_parse_stats(v);
+        if (m >= 0) ta_opt.stats = m;
+        else opt_report("TAMALLOC_STATS", v, "0, 1 or json");
+    }
+    if ((v = ta_os_getenv("TAMALLOC_CHECK")) != NULL) {
+        if (ta_options_parse_size(v, 0, 2, &n) == 0) ta_opt.check = (int)n;
+        else opt_report("TAMALLOC_CHECK", v, "0, 1 or 2");
+    }
+}

@@ -1,0 +1,30 @@
+/* options.h - the environment knobs, read once at init into read-only globals.
+ * Contract: parsers are pure functions of a string (unit-testable without getenv); an invalid
+ * value is reported on stderr ("tamalloc: ignoring ...") and the default is kept. */
+#ifndef TA_OPTIONS_H
+#define TA_OPTIONS_H
+
+#include <stddef.h>
+#include "alloc/platform/compiler.h"
+
+enum ta_stats_mode { TA_STATS_OFF = 0, TA_STATS_TEXT = 1, TA_STATS_JSON = 2 };
+
+typedef struct ta_options {
+    unsigned arenas;          /* TAMALLOC_ARENAS: 1..TA_MAX_ARENAS; 0 = TA_ARENAS_PER_CPU x CPUs */
+    size_t mmap_threshold;    /* TAMALLOC_MMAP_THRESHOLD: requests >= this get their own mapping */
+    int stats;                /* TAMALLOC_STATS: enum ta_stats_mode, printed at exit */
+    int check;                /* TAMALLOC_CHECK: 0, 1 (default) or 2 */
+} ta_options;
+
+extern ta_options ta_opt TA_HIDDEN;
+
+/* Reads every TAMALLOC_* variable; reports invalid ones. Called once by init. */
+TA_HIDDEN void ta_options_load(void);
+
+/* Parses a decimal count with an optional K/M/G suffix (powers of 1024). Returns 0 and sets *out
+ * when s is well-formed and within [min, max]; -1 otherwise. */
+TA_HIDDEN int ta_options_parse_size(const char *s, size_t min, size_t max, size_t *out);
+/* "0"/"off"/"1"/"text"/"json" -> enum ta_stats_mode; -1 when not recognised. */
+TA_HIDDEN int ta_options_parse_stats(const char *s);
+
+#endif

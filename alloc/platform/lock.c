@@ -1,0 +1,32 @@
+/* lock.c - the contended path of ta_lock and its re-entry detection.
+ * Owns: counting contention, reporting a thread that waits on a lock it already holds. */
+#include "alloc/platform/lock.h"
+
+static void (*lock_reentry_handler)(const ta_lock *l);
+static __thread char lock_self_token TA_TLS_IE;
+
+uintptr_t ta_lock_self(void) { return (uintptr_t)&lock_self_token; }
+
+void ta_lock_init(ta_lock *l, int rank) {
+    pthread_mutex_init(&l->m, NULL);
+    ta_atomic_store_relaxed(&l->a_holder, (uintptr_t)0);
+    l->acquired = 0;
+    l->contended = 0;
+    l->rank = rank;
+}
+
+void ta_lock_set_reentry_handler(void (*fn)(const ta_lock *l)) { lock_reentry_handler = fn; }
+
+TA_NOINLINE TA_COLD void ta_lock_acquire_slow(ta_lock *l) {
+    if (ta_atomic_load_relaxed(&l->a_holder) == ta_lock_self() && lock_reentry_handler)
+        lock_reentry_handler(l);   /* does not return */
+    pthread_mutex_lock(&l->m);
+    l->contended++;
+}
+
+void ta_lock_reinit_child(ta_lock *l) {
+    size_t acquired = l->acquired, contended = l->contended;
+    ta_lock_init(l, l->rank);
+    l->acquired = acquired;
+    l->contended = contended;
+}

@@ -1,0 +1,52 @@
+/* lock.h - the mutex every arena and registry uses.
+ * Contract: ta_lock_acquire tries the lock first and only counts a contention when it had to wait,
+ * so contention is visible in stats. A thread that re-enters a lock it holds (a signal handler that
+ * interrupted an allocation, or a ta_heap_walk callback that allocates) is reported through the
+ * re-entry handler instead of deadlocking. Counters are written only by the holder.
+ * Lock ranks (checked in TA_DEBUG builds, see arena.c): init < arena_table < arena < segmap. */
+#ifndef TA_PLATFORM_LOCK_H
+#define TA_PLATFORM_LOCK_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stddef.h>
+#include "alloc/platform/atomic.h"
+#include "alloc/platform/compiler.h"
+
+enum ta_lock_rank { TA_RANK_INIT = 1, TA_RANK_ARENA_TABLE = 2, TA_RANK_ARENA = 3, TA_RANK_SEGMAP = 4 };
+
+typedef struct TA_CAPABILITY("mutex") ta_lock {
+    pthread_mutex_t m;
+    ta_atomic_uptr a_holder;   /* ta_lock_self() of the holder, 0 when free (read racily by waiters) */
+    size_t acquired;           /* acquisitions; guarded by the lock itself */
+    size_t contended;          /* acquisitions that found the lock held; guarded by the lock itself */
+    int rank;                  /* enum ta_lock_rank */
+} ta_lock;
+
+TA_HIDDEN void ta_lock_init(ta_lock *l, int rank);
+/* Called by the slow path when the current thread already holds l; must not return. */
+TA_HIDDEN void ta_lock_set_reentry_handler(void (*fn)(const ta_lock *l));
+TA_HIDDEN void ta_lock_acquire_slow(ta_lock *l) TA_NO_TSA;
+/* A per-thread token: the address of a thread-local byte. */
+TA_HIDDEN uintptr_t ta_lock_self(void);
+
+static TA_ALWAYS_INLINE void ta_lock_acquire(ta_lock *l) TA_ACQUIRE(l) TA_NO_TSA {
+    if (TA_UNLIKELY(pthread_mutex_trylock(&l->m) != 0)) ta_lock_acquire_slow(l);
+    ta_atomic_store_relaxed(&l->a_holder, ta_lock_self());
+    l->acquired++;
+}
+/* Try once, without counting contention. Returns 1 when acquired. */
+static inline int ta_lock_try(ta_lock *l) TA_TRY_ACQUIRE(1, l) TA_NO_TSA {
+    if (pthread_mutex_trylock(&l->m) != 0) return 0;
+    ta_atomic_store_relaxed(&l->a_holder, ta_lock_self());
+    l->acquired++;
+    return 1;
+}
+static TA_ALWAYS_INLINE void ta_lock_release(ta_lock *l) TA_RELEASE(l) TA_NO_TSA {
+    ta_atomic_store_relaxed(&l->a_holder, (uintptr_t)0);
+    pthread_mutex_unlock(&l->m);
+}
+/* In a fork child: the lock may have been held by a thread that no longer exists. */
+TA_HIDDEN void ta_lock_reinit_child(ta_lock *l);
+
+#endif

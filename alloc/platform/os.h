@@ -1,0 +1,35 @@
+/* os.h - the memory and process contract the allocator needs from the OS.
+ * Contract (every function):
+ *  - never allocates through malloc and takes no lock; errno is preserved unless stated.
+ *  - ta_os_map_aligned(size, align): size a multiple of the page size, align a power of two >= page
+ *    size; returns zeroed read-write memory whose address is a multiple of align, or NULL (errno is
+ *    then ENOMEM). Memory beyond size is not mapped (over-mapped slack is returned).
+ *  - ta_os_unmap(p, size): p and size exactly as mapped (or a page-aligned part of it).
+ *  - ta_os_purge(p, size): tells the OS the contents are not needed; pages read back as zero.
+ *  - ta_os_fail_after(n): test hook: the n-th map call from now fails (n = 0 disables). Only unit
+ *    and OOM tests reach it; it costs one relaxed load on the mmap path. */
+#ifndef TA_PLATFORM_OS_H
+#define TA_PLATFORM_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "alloc/platform/compiler.h"
+
+TA_HIDDEN void  *ta_os_map_aligned(size_t size, size_t align);
+TA_HIDDEN void   ta_os_unmap(void *p, size_t size);
+TA_HIDDEN void   ta_os_purge(void *p, size_t size);
+TA_HIDDEN size_t ta_os_page_size(void);
+/* 64 random bits from the kernel (AT_RANDOM / getrandom), mixed with addresses and time. */
+TA_HIDDEN uint64_t ta_os_random_secret(void);
+/* Writes all of buf to the allocator's stderr (a duplicate of fd 2 taken at start-up, so programs
+ * that close fd 2 before exiting still get messages). */
+TA_HIDDEN void   ta_os_write_stderr(const char *buf, size_t len);
+/* Duplicates fd 2 for ta_os_write_stderr; called once at init. */
+TA_HIDDEN void   ta_os_keep_stderr(void);
+/* CPUs this process may run on: sched affinity, capped by a cgroup v2/v1 CPU quota. >= 1. */
+TA_HIDDEN unsigned ta_os_cpu_count(void);
+TA_HIDDEN void   ta_os_fail_after(unsigned n);
+/* Reads an environment variable without allocating (NULL when unset). */
+TA_HIDDEN const char *ta_os_getenv(const char *name);
+
+#endif

@@ -1,0 +1,158 @@
+/* os_linux.c - Linux implementation of os.h (mmap, munmap, madvise, getrandom, sched affinity).
+ * Every function saves errno on entry and restores it, except where os.h says it sets it. */
+#include "alloc/platform/os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc/platform/atomic.h"
+
+static ta_atomic_int os_fail_countdown;   /* test hook: fail the n-th map call; 0 = off */
+static int os_stderr_fd = 2;
+
+void ta_os_fail_after(unsigned n) { ta_atomic_store_relaxed(&os_fail_countdown, (int)n); }
+
+static int os_should_fail(void) {
+    int n = ta_atomic_load_relaxed(&os_fail_countdown);
+    while (n > 0) {
+        if (atomic_compare_exchange_weak(&os_fail_countdown, &n, n - 1)) return n == 1;
+    }
+    return 0;
+}
+
+size_t ta_os_page_size(void) {
+    static ta_atomic_size page;   /* racing first callers compute the same value */
+    size_t v = ta_atomic_load_relaxed(&page);
+    if (!v) {
+        int saved = errno;
+        long r = sysconf(_SC_PAGESIZE);
+        v = r > 0 ? (size_t)r : 4096;
+        ta_atomic_store_relaxed(&page, v);
+        errno = saved;
+    }
+    return v;
+}
+
+void *ta_os_map_aligned(size_t size, size_t align) {
+    int saved = errno;
+    size_t page = ta_os_page_size();
+    if (align < page) align = page;
+    if (os_should_fail() || size > SIZE_MAX - align) { errno = ENOMEM; return NULL; }
+    size_t span = size + align - page;
+    char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) { errno = ENOMEM; return NULL; }
+    char *aligned = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+    size_t before = (size_t)(aligned - p), after = span - before - size;
+    if (before) munmap(p, before);
+    if (after) munmap(aligned + size, after);
+    errno = saved;
+    return aligned;
+}
+
+void ta_os_unmap(void *p, size_t size) {
+    int saved = errno;
+    munmap(p, size);
+    errno = saved;
+}
+
+void ta_os_purge(void *p, size_t size) {
+    int saved = errno;
+    madvise(p, size, MADV_DONTNEED);
+    errno = saved;
+}
+
+static uint64_t os_mix(uint64_t x) {
+    x ^= x >> 33; x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33; x *= 0xc4ceb9fe1a85ec53ULL;
+    return x ^ (x >> 33);
+}
+
+uint64_t ta_os_random_secret(void) {
+    int saved = errno;
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        const unsigned char *at = (const unsigned char *)getauxval(AT_RANDOM);
+        if (at) memcpy(&r, at, sizeof r);
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    r ^= os_mix((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)&r);
+    errno = saved;
+    return r | 1;
+}
+
+void ta_os_keep_stderr(void) {
+    int saved = errno;
+    int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    if (fd >= 0) os_stderr_fd = fd;
+    errno = saved;
+}
+
+void ta_os_write_stderr(const char *buf, size_t len) {
+    int saved = errno;
+    while (len > 0) {
+        ssize_t n = write(os_stderr_fd, buf, len);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) continue;
+            if (os_stderr_fd != 2) { os_stderr_fd = 2; continue; }   /* the duplicate went away */
+            break;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    errno = saved;
+}
+
+/* Reads a small file into buf without stdio (stdio allocates). Returns bytes read or -1. */
+static long os_read_small(const char *path, char *buf, size_t cap) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    long n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n < 0) return -1;
+    buf[n] = 0;
+    return n;
+}
+
+/* A CPU quota as a CPU count, rounded up; 0 when there is none. */
+static unsigned os_cgroup_cpus(void) {
+    char buf[128];
+    long quota = -1, period = 0;
+    if (os_read_small("/sys/fs/cgroup/cpu.max", buf, sizeof buf) > 0) {
+        if (strncmp(buf, "max", 3) == 0) return 0;
+        char *end;
+        quota = strtol(buf, &end, 10);
+        period = strtol(end, NULL, 10);
+    } else if (os_read_small("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", buf, sizeof buf) > 0) {
+        quota = strtol(buf, NULL, 10);
+        if (os_read_small("/sys/fs/cgroup/cpu/cpu.cfs_period_us", buf, sizeof buf) > 0)
+            period = strtol(buf, NULL, 10);
+    }
+    if (quota <= 0 || period <= 0) return 0;
+    return (unsigned)((quota + period - 1) / period);
+}
+
+unsigned ta_os_cpu_count(void) {
+    int saved = errno;
+    unsigned n = 0;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) n = (unsigned)CPU_COUNT(&set);
+    if (n == 0) {
+        long v = sysconf(_SC_NPROCESSORS_ONLN);
+        n = v > 0 ? (unsigned)v : 1;
+    }
+    unsigned quota = os_cgroup_cpus();
+    if (quota && quota < n) n = quota;
+    errno = saved;
+    return n;
+}
+
+const char *ta_os_getenv(const char *name) { return getenv(name); }

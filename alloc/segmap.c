@@ -1,0 +1,49 @@
+/* segmap.c - registration side of the address -> mapping table (see segmap.h). Leaves are mapped
+ * on first use and never returned (64 KiB each, one per 32 GiB of address space in use). */
+#include "alloc/segmap.h"
+
+#include <errno.h>
+
+#include "alloc/platform/lock.h"
+#include "alloc/platform/os.h"
+
+_Atomic(ta_segmap_leaf *) ta_segmap_top[(size_t)1 << TA_SEGMAP_TOP_BITS];
+static ta_lock segmap_lock;
+
+void ta_segmap_init(void) { ta_lock_init(&segmap_lock, TA_RANK_SEGMAP); }
+
+static ta_segmap_leaf *segmap_leaf_locked(size_t top_index, int create) TA_REQUIRES(segmap_lock) {
+    ta_segmap_leaf *leaf = ta_atomic_load_relaxed(&ta_segmap_top[top_index]);
+    if (!leaf && create) {
+        leaf = ta_os_map_aligned(sizeof(ta_segmap_leaf), ta_os_page_size());
+        if (leaf) ta_atomic_store_release(&ta_segmap_top[top_index], leaf);
+    }
+    return leaf;
+}
+
+static int segmap_set(void *base, size_t size, ta_span *span) {
+    uintptr_t first = (uintptr_t)base >> TA_SEGMENT_SHIFT;
+    uintptr_t last = ((uintptr_t)base + size - 1) >> TA_SEGMENT_SHIFT;
+    if (((uintptr_t)base + size - 1) >> TA_SEGMAP_ADDR_BITS) { errno = ENOMEM; return -1; }
+    ta_lock_acquire(&segmap_lock);
+    for (uintptr_t c = first; c <= last; c++) {   /* make every leaf first, so failure records nothing */
+        if (!segmap_leaf_locked(c >> TA_SEGMAP_LEAF_BITS, span != NULL) && span) {
+            ta_lock_release(&segmap_lock);
+            errno = ENOMEM;
+            return -1;
+        }
+    }
+    for (uintptr_t c = first; c <= last; c++) {
+        ta_segmap_leaf *leaf = segmap_leaf_locked(c >> TA_SEGMAP_LEAF_BITS, 0);
+        if (leaf) ta_atomic_store_release(&leaf->a_entry[c & (((uintptr_t)1 << TA_SEGMAP_LEAF_BITS) - 1)], span);
+    }
+    ta_lock_release(&segmap_lock);
+    return 0;
+}
+
+int ta_segmap_register(void *base, size_t size, ta_span *span) { return segmap_set(base, size, span); }
+void ta_segmap_unregister(void *base, size_t size) { (void)segmap_set(base, size, NULL); }
+
+void ta_segmap_fork_prepare(void) TA_NO_TSA { ta_lock_acquire(&segmap_lock); }
+void ta_segmap_fork_parent(void) TA_NO_TSA { ta_lock_release(&segmap_lock); }
+void ta_segmap_fork_child(void) TA_NO_TSA { ta_lock_release(&segmap_lock); }

@@ -1,0 +1,54 @@
+/* segmap.h - "is this address ours, and what mapping is it in": a lock-free O(1) map from any
+ * address to the header of the tamalloc mapping (arena segment or large block) that contains it.
+ * Every tamalloc mapping is aligned to TA_SEGMENT_SIZE, so each 4 MiB chunk of the address space
+ * belongs to at most one mapping; the map has one entry per chunk, in a two-level radix table.
+ * Readers: two acquire loads, no lock. Writers (register/unregister) take the segmap lock, which
+ * ranks above the arena locks (it may be taken while an arena lock is held, never the reverse).
+ * Relies on: os.h for leaf pages, lock.h. Knows nothing about arenas or blocks. */
+#ifndef TA_SEGMAP_H
+#define TA_SEGMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc/config.h"
+#include "alloc/platform/atomic.h"
+#include "alloc/platform/compiler.h"
+
+/* The first field of every mapping header: says which kind of mapping it is. */
+typedef struct ta_span {
+    uint64_t kind;  /* TA_SPAN_SEGMENT or TA_SPAN_LARGE */
+} ta_span;
+#define TA_SPAN_SEGMENT 0x5441534547u   /* "TASEG" */
+#define TA_SPAN_LARGE   0x54414c5247u   /* "TALRG" */
+
+#define TA_SEGMAP_ADDR_BITS 48u
+#define TA_SEGMAP_LEAF_BITS 13u
+#define TA_SEGMAP_TOP_BITS  (TA_SEGMAP_ADDR_BITS - TA_SEGMENT_SHIFT - TA_SEGMAP_LEAF_BITS)
+
+typedef struct ta_segmap_leaf {
+    _Atomic(ta_span *) a_entry[(size_t)1 << TA_SEGMAP_LEAF_BITS];
+} ta_segmap_leaf;
+
+extern _Atomic(ta_segmap_leaf *) ta_segmap_top[(size_t)1 << TA_SEGMAP_TOP_BITS] TA_HIDDEN;
+
+/* The mapping that contains p, or NULL when p is not inside any live tamalloc mapping. */
+static TA_ALWAYS_INLINE ta_span *ta_segmap_lookup(const void *p) {
+    uintptr_t a = (uintptr_t)p;
+    if (TA_UNLIKELY(a >> TA_SEGMAP_ADDR_BITS)) return NULL;
+    ta_segmap_leaf *leaf = ta_atomic_load_acquire(&ta_segmap_top[a >> (TA_SEGMENT_SHIFT + TA_SEGMAP_LEAF_BITS)]);
+    if (TA_UNLIKELY(!leaf)) return NULL;
+    return ta_atomic_load_acquire(&leaf->a_entry[(a >> TA_SEGMENT_SHIFT) & (((uintptr_t)1 << TA_SEGMAP_LEAF_BITS) - 1)]);
+}
+
+/* Records [base, base + size) as belonging to span; base is TA_SEGMENT_SIZE-aligned. Returns 0, or
+ * -1 (errno ENOMEM) when a leaf could not be mapped; nothing is recorded then. */
+TA_HIDDEN int  ta_segmap_register(void *base, size_t size, ta_span *span);
+TA_HIDDEN void ta_segmap_unregister(void *base, size_t size);
+/* Fork handlers for the registry lock. */
+TA_HIDDEN void ta_segmap_fork_prepare(void);
+TA_HIDDEN void ta_segmap_fork_parent(void);
+TA_HIDDEN void ta_segmap_fork_child(void);
+TA_HIDDEN void ta_segmap_init(void);
+
+#endif

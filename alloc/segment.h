@@ -1,0 +1,57 @@
+/* segment.h - a 4 MiB, 4 MiB-aligned region an arena carves blocks from.
+ *
+ *    base (aligned to TA_SEGMENT_SIZE)
+ *    +----------------------+--------+--------+-----+--------+
+ *    | ta_segment header    | block  | block  | ... | block  |   blocks tile [start, end) exactly
+ *    | (kind, owner, links, |        |        |     |        |
+ *    |  free-start bitmap)  |        |        |     |        |
+ *    +----------------------+--------+--------+-----+--------+
+ *                           start                            end = base + TA_SEGMENT_SIZE
+ *
+ * Invariants: the blocks of [start, end) tile it (each next block at b + b->size, the last ending
+ *   at end); free_starts has exactly the start granules of the free blocks; arena and kind never
+ *   change while the segment is mapped; next/prev order an arena's segments by address.
+ * The struct and its navigation live here (layer 2, used by the free list); mapping, registering
+ * and releasing are in segment.c (layer 3). */
+#ifndef TA_SEGMENT_H
+#define TA_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc/bitmap.h"
+#include "alloc/block.h"
+#include "alloc/config.h"
+#include "alloc/platform/compiler.h"
+#include "alloc/segmap.h"
+
+struct ta_arena;
+
+typedef struct ta_segment {
+    ta_span span;                 /* kind = TA_SPAN_SEGMENT; first, for segmap lookups */
+    struct ta_arena *arena;       /* owner for the segment's whole life */
+    struct ta_segment *next;      /* arena's segments in address order; guarded by the arena lock */
+    struct ta_segment *prev;
+    char *start;                  /* first block */
+    char *end;                    /* one past the last block */
+    ta_bitmap free_starts;        /* free-block start granules; guarded by the arena lock */
+} ta_segment;
+
+#define TA_SEGMENT_HEADER_SIZE ((sizeof(ta_segment) + 63) & ~(size_t)63)
+#define TA_SEGMENT_DATA_SIZE   (TA_SEGMENT_SIZE - TA_SEGMENT_HEADER_SIZE)
+_Static_assert(TA_SEGMENT_HEADER_SIZE % TA_ALIGN == 0, "blocks start aligned");
+
+static TA_ALWAYS_INLINE ta_segment *ta_segment_of(const void *p) {
+    return (ta_segment *)((uintptr_t)p & ~(uintptr_t)TA_SEGMENT_MASK);
+}
+static TA_ALWAYS_INLINE uint32_t ta_segment_granule(const void *p) {
+    return (uint32_t)(((uintptr_t)p & TA_SEGMENT_MASK) / TA_ALIGN);
+}
+static TA_ALWAYS_INLINE ta_block *ta_segment_block_at(ta_segment *s, int64_t granule) {
+    return (ta_block *)((char *)s + (size_t)granule * TA_ALIGN);
+}
+static TA_ALWAYS_INLINE int ta_segment_is_free_start(ta_segment *s, const void *b) {
+    return ta_bitmap_test(&s->free_starts, ta_segment_granule(b));
+}
+
+#endif

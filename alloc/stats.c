@@ -1,0 +1,102 @@
+/* stats.c - reads each arena's counters under its lock (one arena at a time) plus the large-block
+ * atomics. The counters live on each arena's own cache lines, so the fast path writes no shared
+ * line for statistics. */
+#include "alloc/stats.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc/arena_table.h"
+#include "alloc/large.h"
+
+size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
+    unsigned n = ta_arena_table_count();
+    if (index >= n) return 0;
+    memset(out, 0, sizeof *out);
+    out->index = index;
+    ta_arena *a = ta_arena_table_get(index);
+    if (!a) return n;
+    out->in_use = 1;
+    out->threads = ta_atomic_load_relaxed(&a->a_threads);
+    ta_lock_acquire(&a->lock);
+    out->allocated = a->allocated;
+    out->free = a->fl.bytes;
+    out->free_blocks = a->fl.count;
+    out->segments = a->nsegments;
+    out->mapped = a->nsegments * TA_SEGMENT_SIZE;
+    out->remote_drained = a->drained;
+    out->lock_contended = a->lock.contended;
+    out->lock_acquired = a->lock.acquired;
+    out->remote_pushed = ta_atomic_load_relaxed(&a->remote.a_pushed);
+    ta_lock_release(&a->lock);
+    out->remote_pending = out->remote_pushed >= out->remote_drained ? out->remote_pushed - out->remote_drained : 0;
+    return n;
+}
+
+void ta_stats_gather(ta_stats *out) {
+    memset(out, 0, sizeof *out);
+    ta_arena_stats as;
+    for (unsigned i = 0; ta_stats_gather_arena(i, &as); i++) {
+        if (!as.in_use) continue;
+        out->arenas++;
+        out->allocated += as.allocated;
+        out->free += as.free;
+        out->free_blocks += as.free_blocks;
+        out->mapped += as.mapped;
+        out->remote_pushed += as.remote_pushed;
+        out->remote_drained += as.remote_drained;
+    }
+    ta_large_totals lt;
+    ta_large_get_totals(&lt);
+    out->allocated += lt.usable;
+    out->large_allocated = lt.usable;
+    out->mapped += lt.mapped;
+}
+
+typedef struct stats_buf { char *buf; size_t cap, len; } stats_buf;
+
+static void stats_put(stats_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void stats_put(stats_buf *b, const char *fmt, ...) {
+    if (b->len + 1 >= b->cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n > 0) b->len = b->len + (size_t)n < b->cap ? b->len + (size_t)n : b->cap - 1;
+}
+
+size_t ta_stats_format(char *buf, size_t cap, int json) {
+    stats_buf b = {buf, cap, 0};
+    if (cap) buf[0] = 0;
+    ta_stats t;
+    ta_stats_gather(&t);
+    if (json) {
+        stats_put(&b, "{\"tamalloc\":{\"allocated\":%zu,\"free\":%zu,\"free_blocks\":%zu,\"mapped\":%zu,"
+                      "\"large_allocated\":%zu,\"arenas\":%zu,\"remote_pushed\":%zu,\"remote_drained\":%zu,\"arena\":[",
+                  t.allocated, t.free, t.free_blocks, t.mapped, t.large_allocated, t.arenas, t.remote_pushed, t.remote_drained);
+    } else {
+        stats_put(&b, "tamalloc stats: allocated %zu, free %zu in %zu blocks, mapped %zu, large %zu, arenas %zu, "
+                      "remote pushed %zu drained %zu\n",
+                  t.allocated, t.free, t.free_blocks, t.mapped, t.large_allocated, t.arenas, t.remote_pushed, t.remote_drained);
+        stats_put(&b, "%5s %7s %12s %12s %9s %5s %10s %10s %8s %10s %10s\n", "arena", "threads", "allocated", "free",
+                  "freeblk", "segs", "pushed", "drained", "pending", "contended", "acquired");
+    }
+    ta_arena_stats as;
+    int first = 1;
+    for (unsigned i = 0; ta_stats_gather_arena(i, &as); i++) {
+        if (!as.in_use) continue;
+        if (json)
+            stats_put(&b, "%s{\"index\":%u,\"threads\":%zu,\"allocated\":%zu,\"free\":%zu,\"free_blocks\":%zu,\"segments\":%zu,"
+                          "\"remote_pushed\":%zu,\"remote_drained\":%zu,\"remote_pending\":%zu,\"lock_contended\":%zu,\"lock_acquired\":%zu}",
+                      first ? "" : ",", as.index, as.threads, as.allocated, as.free, as.free_blocks, as.segments,
+                      as.remote_pushed, as.remote_drained, as.remote_pending, as.lock_contended, as.lock_acquired);
+        else
+            stats_put(&b, "%5u %7zu %12zu %12zu %9zu %5zu %10zu %10zu %8zu %10zu %10zu\n", as.index, as.threads, as.allocated,
+                      as.free, as.free_blocks, as.segments, as.remote_pushed, as.remote_drained, as.remote_pending,
+                      as.lock_contended, as.lock_acquired);
+        first = 0;
+    }
+    if (json) stats_put(&b, "]}}\n");
+    return b.len;
+}
