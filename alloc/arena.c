@@ -11,7 +11,7 @@
  *   first and then links under the lock; release unlinks under the lock and unmaps after.
  *
  * INVARIANTS (check.c verifies them)
- *   allocated == sum of usable sizes of USED blocks; live_blocks == their count;
+ *   allocated == sum of usable sizes of USED and QUEUED blocks; live_blocks == their count;
  *   fl.bytes + sum of sizes of USED and QUEUED blocks == nsegments * TA_SEGMENT_DATA_SIZE;
  *   empty_segments == number of segments whose first block is free and spans the whole area;
  *   remote.a_pushed - drained == blocks on the queue + pending chain (when quiescent). */
@@ -20,11 +20,19 @@
 #include <errno.h>
 
 #include "alloc/fault.h"
+#include "alloc/options.h"
 #include "alloc/segment_ops.h"
+
+void (*ta_arena_full_check)(ta_arena *a);
+
+/* Level 2 only: the full invariant walk after an operation, still under the lock. */
+static TA_NOINLINE void arena_full_check_locked(ta_arena *a) TA_REQUIRES(a->lock) {
+    if (ta_arena_full_check) ta_arena_full_check(a);
+}
 
 void ta_arena_init(ta_arena *a, unsigned index) {
     ta_lock_init(&a->lock, TA_RANK_ARENA);
-    ta_fl_init(&a->fl);
+    ta_fl_init(&a->fl, ta_opt.check);
     a->segments = NULL;
     a->nsegments = a->empty_segments = 0;
     a->pending = NULL;
@@ -100,6 +108,7 @@ void ta_arena_free_local(ta_arena *a, ta_block *b) {
     ta_lock_acquire(&a->lock);
     arena_release_locked(a, b, TA_RETAIN_SEGMENTS, &out);
     if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH, &out);
+    if (TA_UNLIKELY(a->fl.level >= 2)) arena_full_check_locked(a);
     ta_lock_release(&a->lock);
     if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
 }
@@ -177,6 +186,7 @@ void *ta_arena_alloc(ta_arena *a, size_t bsize, size_t align) {
     size_t front = 0;
     ta_block *b = ta_fl_find_locked(&a->fl, bsize, align, &front);
     void *p = b ? arena_carve_locked(a, b, front, bsize) : NULL;
+    if (TA_UNLIKELY(a->fl.level >= 2)) arena_full_check_locked(a);
     ta_lock_release(&a->lock);
     if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
     return TA_LIKELY(p != NULL) ? p : arena_alloc_grow_slow(a, bsize, align);

@@ -33,6 +33,8 @@ typedef struct ta_arena {
 
 /* a must be zero-filled storage (the table's static array, or a test's). */
 TA_HIDDEN void ta_arena_init(ta_arena *a, unsigned index);
+/* TAMALLOC_CHECK=2: run after every locked allocation and free (set once by init). */
+extern void (*ta_arena_full_check)(ta_arena *a) TA_HIDDEN;
 
 /* A USED block of at least bsize bytes (a ta_block_size_for value) whose user pointer is aligned
  * to align; grows by a segment when nothing fits. NULL with errno ENOMEM when the OS refuses. */

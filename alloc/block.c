@@ -15,15 +15,15 @@ void ta_block_init_secrets(uint64_t seed) {
     ta_link_secret = (uintptr_t)(x << 4);   /* keeps decoded garbage misaligned-looking only by chance */
 }
 
-/* Is user strictly inside some block of [start, end)? Walks headers from the segment start,
- * stopping at the first header that does not verify. */
-static int block_is_interior(const char *start, const char *end, const char *user) {
+/* The state of the block that strictly contains user (0 when none): walks headers from the
+ * segment start, stopping at the first header that does not verify. */
+static uint64_t block_containing_state(const char *start, const char *end, const char *user) {
     const char *at = start;
     while (at + TA_HDR <= end) {
         ta_block *b = (ta_block *)at;
         size_t size = b->size;
         if (size < TA_MIN_BLOCK || size % TA_ALIGN || size > (size_t)(end - at) || !ta_block_tag_ok(b)) return 0;
-        if (user > at + TA_HDR && user < at + size) return 1;
+        if (user > at + TA_HDR && user < at + size) return ta_atomic_load_relaxed(&b->a_tag) & TA_STATE_MASK;
         if (user <= at + TA_HDR) return 0;
         at += size;
     }
@@ -41,8 +41,12 @@ void ta_block_fault(ta_block *b, const char *data_start, const char *data_end, c
         ta_fault(TA_FAULT_CORRUPT_HEADER, user, "unexpected block state");
     } else if (tag == ta_block_tag(b, 0, TA_STATE_MERGED)) {
         ta_fault(op[0] == 'f' ? TA_FAULT_DOUBLE_FREE : TA_FAULT_USE_AFTER_FREE, user, op);
-    } else if (block_is_interior(data_start, data_end, (const char *)user)) {
-        ta_fault(TA_FAULT_INTERIOR_POINTER, user, op);
+    } else {
+        uint64_t st = block_containing_state(data_start, data_end, (const char *)user);
+        /* inside a free block: its header was merged away when it was freed, so this is a second free */
+        if (st == TA_STATE_FREE)
+            ta_fault(op[0] == 'f' ? TA_FAULT_DOUBLE_FREE : TA_FAULT_USE_AFTER_FREE, user, op);
+        if (st) ta_fault(TA_FAULT_INTERIOR_POINTER, user, op);
     }
     ta_fault(TA_FAULT_CORRUPT_HEADER, user, size_ok ? "tag does not verify" : "size out of range");
 }

@@ -89,13 +89,13 @@ static TA_ALWAYS_INLINE int ta_block_claim_free(ta_block *b, size_t size) {
 }
 
 /* Safe-linking of pointers stored inside free or queued blocks: the stored word mixes the secret
- * and the slot's own address, so a stray write (use after free) decodes to a pointer that fails
+ * and the slot's own address (next and prev slots get different masks), so a stray write (use after free) decodes to a pointer that fails
  * the caller's alignment and range checks instead of being followed. */
 static TA_ALWAYS_INLINE uintptr_t ta_link_encode(const void *slot, const void *ptr) {
-    return (uintptr_t)ptr ^ ta_link_secret ^ ((uintptr_t)slot >> 4);
+    return (uintptr_t)ptr ^ ta_link_secret ^ ((uintptr_t)slot >> 3);
 }
 static TA_ALWAYS_INLINE void *ta_link_decode(const void *slot, uintptr_t word) {
-    return (void *)(word ^ ta_link_secret ^ ((uintptr_t)slot >> 4));
+    return (void *)(word ^ ta_link_secret ^ ((uintptr_t)slot >> 3));
 }
 
 /* Names the fault for a free (or realloc/usable-size, per `op`) of block b whose claim failed:

@@ -3,6 +3,7 @@
  * tiling, which only reads memory inside the arena's registered segments. */
 #include "alloc/check.h"
 
+#include "alloc/fault.h"
 #include "alloc/segment_ops.h"
 
 static const char *const check_names[TA_CHECK_CODE_COUNT_] = {
@@ -17,6 +18,7 @@ static const char *const check_names[TA_CHECK_CODE_COUNT_] = {
     [TA_CHECK_LIST_TOTALS] = "free-list count or bytes are wrong",
     [TA_CHECK_ROVER] = "rover is not on a listed free block",
     [TA_CHECK_COUNTERS] = "arena counters disagree with its blocks",
+    [TA_CHECK_POISON] = "freed memory was written (poison bytes changed)",
 };
 
 const char *ta_check_code_name(int code) {
@@ -55,7 +57,8 @@ static int check_segment(ta_arena *a, ta_segment *s, ta_block **expect, ta_block
             *free_bytes += size;
             free_here++;
             if (size == TA_SEGMENT_DATA_SIZE) (*empty)++;
-        } else if (st == TA_STATE_USED) {
+            if (a->fl.level >= 2 && ta_fl_poison_damage((char *)b + TA_POISON_SKIP, (char *)b + size)) return TA_CHECK_POISON;
+        } else {   /* USED, or QUEUED: claimed by a free, counted in allocated until its owner releases it */
             *allocated += ta_block_usable(b);
             (*live)++;
         }
@@ -71,14 +74,15 @@ int ta_arena_check_locked(ta_arena *a) {
     size_t free_count = 0, free_bytes = 0, allocated = 0, live = 0, empty = 0, nsegs = 0;
     int rover_seen = 0;
     ta_segment *prev = NULL;
-    for (ta_segment *s = a->segments; s; prev = s, s = s->next) {
+    for (ta_segment *s = a->segments; s; prev = s, s = s->next) {   /* the segment list first */
         if (s->prev != prev || (prev && prev >= s) || s->arena != a || s->span.kind != TA_SPAN_SEGMENT ||
             ta_segmap_lookup(s) != &s->span || s->start != (char *)s + TA_SEGMENT_HEADER_SIZE ||
-            s->end != (char *)s + TA_SEGMENT_SIZE)
+            s->end != (char *)s + TA_SEGMENT_SIZE || ++nsegs > a->nsegments)
             return TA_CHECK_SEGMENT_LIST;
+    }
+    for (ta_segment *s = a->segments; s; s = s->next) {
         int rc = check_segment(a, s, &expect, &last_free, &free_count, &free_bytes, &allocated, &live, &empty, &rover_seen);
         if (rc) return rc;
-        nsegs++;
     }
     if (nsegs != a->nsegments) return TA_CHECK_SEGMENT_LIST;
     if (expect != NULL) return TA_CHECK_LIST_ORDER;
@@ -94,4 +98,9 @@ int ta_arena_check(ta_arena *a) {
     int rc = ta_arena_check_locked(a);
     ta_lock_release(&a->lock);
     return rc;
+}
+
+void ta_arena_check_or_fault_locked(ta_arena *a) {
+    int rc = ta_arena_check_locked(a);
+    if (rc) ta_fault(TA_FAULT_HEAP_CHECK, a, ta_check_code_name(rc));
 }

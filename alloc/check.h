@@ -19,6 +19,7 @@ enum ta_check_code {
     TA_CHECK_LIST_TOTALS,     /* free count or bytes disagree with the list */
     TA_CHECK_ROVER,           /* rover not on a listed block (or not NULL on an empty list) */
     TA_CHECK_COUNTERS,        /* allocated / live blocks / empty segments disagree with the blocks */
+    TA_CHECK_POISON,          /* TAMALLOC_CHECK=2: a free block's poisoned bytes were written */
     TA_CHECK_CODE_COUNT_
 };
 
@@ -26,5 +27,7 @@ TA_HIDDEN int ta_arena_check_locked(ta_arena *a) TA_REQUIRES(a->lock);
 /* Locks a, checks, unlocks. */
 TA_HIDDEN int ta_arena_check(ta_arena *a);
 TA_HIDDEN const char *ta_check_code_name(int code);
+/* TAMALLOC_CHECK=2 hook (installed by init): checks a locked arena, faults on any failure. */
+TA_HIDDEN void ta_arena_check_or_fault_locked(ta_arena *a) TA_REQUIRES(a->lock);
 
 #endif

@@ -19,6 +19,7 @@ static const char *const fault_names[TA_FAULT_COUNT_] = {
     [TA_FAULT_OVERFLOW] = "heap overflow into the next block",
     [TA_FAULT_CORRUPT_LINK] = "corrupted free-list link",
     [TA_FAULT_REENTRY] = "allocator re-entered while it held a lock",
+    [TA_FAULT_HEAP_CHECK] = "heap check failed",
     [TA_FAULT_INTERNAL] = "internal assertion failed",
 };
 

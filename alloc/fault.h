@@ -17,6 +17,7 @@ enum ta_fault {
     TA_FAULT_OVERFLOW,           /* the next block's header was overwritten */
     TA_FAULT_CORRUPT_LINK,       /* a free-list or remote-queue link that does not verify */
     TA_FAULT_REENTRY,            /* the allocator was re-entered while this thread held a lock */
+    TA_FAULT_HEAP_CHECK,         /* TAMALLOC_CHECK=2: the arena failed its full check */
     TA_FAULT_INTERNAL,           /* a failed internal assertion */
     TA_FAULT_COUNT_
 };

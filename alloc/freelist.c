@@ -2,6 +2,8 @@
  * See freelist.h for the invariants. Caller holds the owning arena's lock for every function. */
 #include "alloc/freelist.h"
 
+#include <string.h>
+
 #include "alloc/assert.h"
 #include "alloc/fault.h"
 
@@ -14,19 +16,30 @@ static TA_ALWAYS_INLINE uintptr_t *fl_slots(ta_block *b) { return (uintptr_t *)t
 static TA_ALWAYS_INLINE void fl_set_next(ta_block *b, ta_block *to) { fl_slots(b)[0] = ta_link_encode(&fl_slots(b)[0], to); }
 static TA_ALWAYS_INLINE void fl_set_prev(ta_block *b, ta_block *to) { fl_slots(b)[1] = ta_link_encode(&fl_slots(b)[1], to); }
 
-/* A decoded link must land on a listed free block of the same arena, in the direction given. */
-static ta_block *fl_verify_link(ta_block *from, ta_block *to, int forward) {
-    if (!to) return NULL;
+/* A decoded link must land on a free-block start of the same arena, in the direction given. The
+ * free-start bitmap is the proof: it lives in the segment header, out of reach of writes through
+ * user pointers, and its bit is set exactly for listed free blocks. */
+static TA_NOINLINE TA_COLD ta_block *fl_link_fault(ta_block *from, int forward) {
+    ta_fault(TA_FAULT_CORRUPT_LINK, ta_block_user(from), forward ? "next link" : "prev link");
+}
+
+static TA_NOINLINE ta_block *fl_verify_link_far(ta_block *from, ta_block *to, int forward) {
     ta_segment *fs = ta_segment_of(from), *ts = ta_segment_of(to);
-    int ok = ((uintptr_t)to & (TA_ALIGN - 1)) == 0 && (forward ? to > from : to < from);
-    if (ok && ts != fs) {   /* crossing segments: ts must be one of the arena's segments that way */
-        ta_segment *s = forward ? fs->next : fs->prev;
-        while (s && s != ts) s = forward ? s->next : s->prev;
-        ok = s != NULL;
-    }
-    ok = ok && (char *)to >= ts->start && (char *)to + TA_MIN_BLOCK <= ts->end &&
-         ta_segment_is_free_start(ts, to) && ta_block_is(to, TA_STATE_FREE);
-    if (TA_UNLIKELY(!ok)) ta_fault(TA_FAULT_CORRUPT_LINK, ta_block_user(from), forward ? "next link" : "prev link");
+    ta_segment *s = forward ? fs->next : fs->prev;   /* ts must be one of the arena's segments that way */
+    while (s && s != ts) s = forward ? s->next : s->prev;
+    if (!s || ((uintptr_t)to & (TA_ALIGN - 1)) || (char *)to < ts->start || (char *)to + TA_MIN_BLOCK > ts->end ||
+        !ta_segment_is_free_start(ts, to))
+        return fl_link_fault(from, forward);
+    return to;
+}
+
+static TA_ALWAYS_INLINE ta_block *fl_verify_link(ta_block *from, ta_block *to, int forward) {
+    if (!to) return NULL;
+    ta_segment *fs = ta_segment_of(from);
+    if (TA_UNLIKELY(ta_segment_of(to) != fs)) return fl_verify_link_far(from, to, forward);
+    if (TA_UNLIKELY(((uintptr_t)to & (TA_ALIGN - 1)) || (forward ? to <= from : to >= from) ||
+                    (char *)to < fs->start || !ta_segment_is_free_start(fs, to)))
+        return fl_link_fault(from, forward);
     return to;
 }
 
@@ -37,20 +50,44 @@ ta_block *ta_fl_prev(ta_block *b) {
     return fl_verify_link(b, ta_link_decode(&fl_slots(b)[1], fl_slots(b)[1]), 0);
 }
 
-void ta_fl_init(ta_freelist *fl) {
+void ta_fl_init(ta_freelist *fl, int level) {
     fl->head = fl->tail = fl->rover = NULL;
     fl->count = fl->bytes = fl->searches = fl->steps = 0;
+    fl->level = level;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Level 2 poisoning: a write into freed memory is caught when the bytes are allocated again.
+ * ------------------------------------------------------------------------------------------- */
+
+void ta_fl_poison(void *from, void *to) {
+    if ((char *)to > (char *)from) memset(from, TA_POISON_BYTE, (size_t)((char *)to - (char *)from));
+}
+
+const void *ta_fl_poison_damage(const void *from, const void *to) {
+    const unsigned char *c = from, *end = to;
+    const uint64_t word = 0x0101010101010101ULL * TA_POISON_BYTE;
+    for (; c < end && ((uintptr_t)c & 7); c++) if (*c != TA_POISON_BYTE) return c;
+    for (; c + 8 <= end; c += 8)
+        if (*(const uint64_t *)c != word) break;   /* the byte loop below finds which */
+    for (; c < end; c++) if (*c != TA_POISON_BYTE) return c;
+    return NULL;
+}
+
+static TA_NOINLINE void fl_poison_verify(const char *from, const char *to) {
+    const void *bad = ta_fl_poison_damage(from, to);
+    if (bad) ta_fault(TA_FAULT_USE_AFTER_FREE, bad, "freed memory was written (TAMALLOC_CHECK=2)");
 }
 
 /* ---------------------------------------------------------------------------------------------
  * Structural edits. Each keeps links, bitmap, head/tail, rover, count and bytes consistent.
  * ------------------------------------------------------------------------------------------- */
 
-static void fl_bit_set(ta_block *b) { ta_bitmap_set(&ta_segment_of(b)->free_starts, ta_segment_granule(b)); }
-static void fl_bit_clear(ta_block *b) { ta_bitmap_clear(&ta_segment_of(b)->free_starts, ta_segment_granule(b)); }
+static TA_ALWAYS_INLINE void fl_bit_set(ta_block *b) { ta_bitmap_set(&ta_segment_of(b)->free_starts, ta_segment_granule(b)); }
+static TA_ALWAYS_INLINE void fl_bit_clear(ta_block *b) { ta_bitmap_clear(&ta_segment_of(b)->free_starts, ta_segment_granule(b)); }
 
 /* Links b between prev and next (either may be NULL). */
-static void fl_link(ta_freelist *fl, ta_block *prev, ta_block *b, ta_block *next) {
+static TA_ALWAYS_INLINE void fl_link(ta_freelist *fl, ta_block *prev, ta_block *b, ta_block *next) {
     fl_set_prev(b, prev);
     fl_set_next(b, next);
     if (prev) fl_set_next(prev, b); else fl->head = b;
@@ -92,15 +129,18 @@ void ta_fl_remove_locked(ta_freelist *fl, ta_block *b) {
 }
 
 /* Free block nb (header already FREE) takes listed block old's place in the list. */
-static void fl_replace(ta_freelist *fl, ta_block *old, ta_block *nb) {
+static TA_ALWAYS_INLINE void fl_replace(ta_freelist *fl, ta_block *old, ta_block *nb) {
     ta_block *prev = ta_fl_prev(old), *next = ta_fl_next(old);
     fl_bit_clear(old);
     fl_link(fl, prev, nb, next);
     if (fl->rover == old) fl->rover = nb;
 }
 
-static void fl_mark_merged(ta_block *b) {
-    ta_atomic_store_relaxed(&b->a_tag, ta_block_tag(b, 0, TA_STATE_MERGED));
+/* A header absorbed by coalescing: at levels 0-1 it keeps a MERGED tag so a second free of it is
+ * named a double free; at level 2 it becomes poisoned free bytes like the rest. */
+static void fl_mark_merged(ta_freelist *fl, ta_block *b) {
+    if (TA_UNLIKELY(fl->level >= 2)) ta_fl_poison(b, (char *)b + TA_POISON_SKIP);
+    else ta_atomic_store_relaxed(&b->a_tag, ta_block_tag(b, 0, TA_STATE_MERGED));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -138,6 +178,7 @@ ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t 
     if (rest < TA_MIN_BLOCK) { bsize += rest; rest = 0; }
     ta_block *a = (ta_block *)((char *)b + front);
     ta_block *r = rest ? (ta_block *)((char *)a + bsize) : NULL;
+    if (TA_UNLIKELY(fl->level >= 2)) fl_poison_verify((char *)a + (front ? 0 : TA_POISON_SKIP), (char *)a + bsize);
     if (front) {
         /* b shrinks in place to the front gap; the tail remainder is linked right after it. */
         ta_block_set(b, front, TA_STATE_FREE);
@@ -168,33 +209,37 @@ ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t 
  * ------------------------------------------------------------------------------------------- */
 
 /* The physical successor of b if it exists; its header must verify (else b overflowed into it). */
-static ta_block *fl_neighbour_after(ta_block *b) {
+static TA_ALWAYS_INLINE ta_block *fl_neighbour_after(ta_freelist *fl, ta_block *b) {
     ta_segment *s = ta_segment_of(b);
     ta_block *n = ta_block_next_phys(b);
     if ((char *)n >= s->end) return NULL;
     size_t ns = n->size;
-    if (TA_UNLIKELY(ns < TA_MIN_BLOCK || ns % TA_ALIGN || ns > (size_t)(s->end - (char *)n) || !ta_block_tag_ok(n)))
+    if (TA_UNLIKELY(fl->level > 0) && TA_UNLIKELY(ns < TA_MIN_BLOCK || ns % TA_ALIGN || ns > (size_t)(s->end - (char *)n) || !ta_block_tag_ok(n)))
         ta_fault(TA_FAULT_OVERFLOW, ta_block_user(b), "the header after this block does not verify");
     return n;
 }
 
 ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) {
     ta_segment *s = ta_segment_of(b);
-    ta_block *n = fl_neighbour_after(b);
+    size_t bsize = b->size;
+    ta_block *n = fl_neighbour_after(fl, b);
     int n_free = n && ta_segment_is_free_start(s, n);
     ta_block *p = fl_free_before(b);
-    if (p && ta_segment_of(p) == s && ta_block_next_phys(p) == b) {
+    int into_p = p && ta_segment_of(p) == s && ta_block_next_phys(p) == b;
+    /* Level 2: b's bytes become free bytes (all of them, header too, when b merges into p). */
+    if (TA_UNLIKELY(fl->level >= 2)) ta_fl_poison((char *)b + (into_p ? 0 : TA_POISON_SKIP), (char *)b + bsize);
+    if (into_p) {
         /* p absorbs b (and n): p keeps its list position. */
-        size_t size = p->size + b->size;
-        fl->bytes += b->size;
-        fl_mark_merged(b);
+        size_t size = p->size + bsize;
+        fl->bytes += bsize;
+        fl_mark_merged(fl, b);
         if (n_free) {
             int rover_was_n = fl->rover == n;
             size_t nsize = n->size;
             ta_fl_remove_locked(fl, n);   /* subtracts n from bytes; n's bytes stay free in p */
             fl->bytes += nsize;
             size += nsize;
-            fl_mark_merged(n);
+            fl_mark_merged(fl, n);
             if (rover_was_n) fl->rover = p;
         }
         ta_block_set(p, size, TA_STATE_FREE);
@@ -202,11 +247,10 @@ ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) {
     }
     if (n_free) {
         /* b absorbs n and takes its list position. */
-        size_t add = b->size;
-        ta_block_set(b, b->size + n->size, TA_STATE_FREE);
+        ta_block_set(b, bsize + n->size, TA_STATE_FREE);
         fl_replace(fl, n, b);
-        fl_mark_merged(n);
-        fl->bytes += add;
+        fl_mark_merged(fl, n);
+        fl->bytes += bsize;
         return b;
     }
     ta_fl_insert_locked(fl, b);
@@ -224,12 +268,12 @@ int ta_fl_resize_locked(ta_freelist *fl, ta_block *b, size_t new_size) {
         ta_fl_release_locked(fl, t);
         return 1;
     }
-    ta_block *n = fl_neighbour_after(b);
+    ta_block *n = fl_neighbour_after(fl, b);
     if (!n || !ta_segment_is_free_start(s, n) || old + n->size < new_size) return 0;
     size_t avail = old + n->size, rest = avail - new_size;
     int rover_was_n = fl->rover == n;
     ta_fl_remove_locked(fl, n);   /* before writing anything inside n: its links are read here */
-    fl_mark_merged(n);
+    fl_mark_merged(fl, n);
     if (rest < TA_MIN_BLOCK) {
         ta_block_set(b, avail, TA_STATE_USED);
     } else {

@@ -28,9 +28,20 @@ typedef struct ta_freelist {
     size_t bytes;       /* bytes in free blocks, headers included */
     size_t searches;    /* next-fit searches */
     size_t steps;       /* blocks visited by those searches */
+    int level;          /* TAMALLOC_CHECK: 0 skips the neighbour-header check on free; 2 also keeps
+                           every free block's bytes past its links filled with TA_POISON_BYTE and
+                           verifies them when the bytes are handed out again */
 } ta_freelist;
 
-TA_HIDDEN void ta_fl_init(ta_freelist *fl);
+#define TA_POISON_BYTE 0xdb
+/* Bytes at the start of a free block that are not poisoned: header and the two links. */
+#define TA_POISON_SKIP (TA_HDR + 2 * sizeof(uintptr_t))
+
+TA_HIDDEN void ta_fl_init(ta_freelist *fl, int level);
+/* Level 2: poisons [from, to) (a new segment's area, or bytes being freed). */
+TA_HIDDEN void ta_fl_poison(void *from, void *to);
+/* The first byte in [from, to) that is not poison, or NULL when all are. */
+TA_HIDDEN const void *ta_fl_poison_damage(const void *from, const void *to);
 
 /* The list neighbours of a listed block, links verified (a corrupted link is a fault). */
 TA_HIDDEN ta_block *ta_fl_next(ta_block *b);

@@ -1,11 +1,9 @@
 /* init.c - one-time initialisation, fork handlers and the TAMALLOC_STATS report at exit. */
 #include "alloc/init.h"
 
-#include <pthread.h>
-#include <sched.h>
-
 #include "alloc/arena_table.h"
 #include "alloc/block.h"
+#include "alloc/check.h"
 #include "alloc/config.h"
 #include "alloc/fault.h"
 #include "alloc/options.h"
@@ -46,6 +44,7 @@ static void init_phase1(void) {
     ta_segmap_init();
     unsigned arenas = ta_opt.arenas ? ta_opt.arenas : TA_ARENAS_PER_CPU * ta_os_cpu_count();
     ta_arena_table_init(arenas);
+    if (ta_opt.check >= 2) ta_arena_full_check = ta_arena_check_or_fault_locked;
 }
 
 void ta_init(void) {
@@ -56,12 +55,12 @@ void ta_init(void) {
         init_phase1();
         ta_atomic_store_relaxed(&ta_small_limit_a, ta_opt.mmap_threshold);
         ta_atomic_store_release(&init_state, INIT_READY);
-        pthread_atfork(init_fork_prepare, init_fork_parent, init_fork_child);
+        ta_os_atfork(init_fork_prepare, init_fork_parent, init_fork_child);
         return;
     }
     if (ta_atomic_load_relaxed(&init_owner) == ta_lock_self())
         ta_fault(TA_FAULT_REENTRY, 0, "allocation during tamalloc's own initialisation");
-    while (ta_atomic_load_acquire(&init_state) != INIT_READY) sched_yield();
+    while (ta_atomic_load_acquire(&init_state) != INIT_READY) ta_os_yield();
 }
 
 /* Initialise before main so the stderr duplicate exists even if the program closes fd 2 early. */

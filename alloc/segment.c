@@ -34,6 +34,7 @@ void ta_segment_link_locked(ta_segment **list, ta_freelist *fl, ta_segment *s) {
     ta_block *b = (ta_block *)s->start;
     b->size = TA_SEGMENT_DATA_SIZE;
     ta_fl_insert_locked(fl, b);
+    if (TA_UNLIKELY(fl->level >= 2)) ta_fl_poison(s->start + TA_POISON_SKIP, s->end);
 }
 
 void ta_segment_unlink_locked(ta_segment **list, ta_freelist *fl, ta_segment *s) {

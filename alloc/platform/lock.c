@@ -3,9 +3,7 @@
 #include "alloc/platform/lock.h"
 
 static void (*lock_reentry_handler)(const ta_lock *l);
-static __thread char lock_self_token TA_TLS_IE;
-
-uintptr_t ta_lock_self(void) { return (uintptr_t)&lock_self_token; }
+__thread char ta_lock_token TA_TLS_IE;
 
 void ta_lock_init(ta_lock *l, int rank) {
     pthread_mutex_init(&l->m, NULL);

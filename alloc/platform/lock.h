@@ -27,8 +27,9 @@ TA_HIDDEN void ta_lock_init(ta_lock *l, int rank);
 /* Called by the slow path when the current thread already holds l; must not return. */
 TA_HIDDEN void ta_lock_set_reentry_handler(void (*fn)(const ta_lock *l));
 TA_HIDDEN void ta_lock_acquire_slow(ta_lock *l) TA_NO_TSA;
-/* A per-thread token: the address of a thread-local byte. */
-TA_HIDDEN uintptr_t ta_lock_self(void);
+/* A per-thread token: the address of a thread-local byte (initial-exec TLS: no call, no allocation). */
+extern __thread char ta_lock_token TA_TLS_IE TA_HIDDEN;
+static TA_ALWAYS_INLINE uintptr_t ta_lock_self(void) { return (uintptr_t)&ta_lock_token; }
 
 static TA_ALWAYS_INLINE void ta_lock_acquire(ta_lock *l) TA_ACQUIRE(l) TA_NO_TSA {
     if (TA_UNLIKELY(pthread_mutex_trylock(&l->m) != 0)) ta_lock_acquire_slow(l);

@@ -31,5 +31,9 @@ TA_HIDDEN unsigned ta_os_cpu_count(void);
 TA_HIDDEN void   ta_os_fail_after(unsigned n);
 /* Reads an environment variable without allocating (NULL when unset). */
 TA_HIDDEN const char *ta_os_getenv(const char *name);
+/* Gives up the CPU for a moment (sched_yield), for spin-waits. */
+TA_HIDDEN void   ta_os_yield(void);
+/* Registers fork handlers (pthread_atfork); returns 0 on success. May allocate. */
+TA_HIDDEN int    ta_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
 #endif

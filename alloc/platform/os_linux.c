@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,3 +157,9 @@ unsigned ta_os_cpu_count(void) {
 }
 
 const char *ta_os_getenv(const char *name) { return getenv(name); }
+
+void ta_os_yield(void) { sched_yield(); }
+
+int ta_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
+    return pthread_atfork(prepare, parent, child);
+}

@@ -1,0 +1,91 @@
+/* shim/override.c - the C library's allocation names, forwarding to the ta_* API. The only file
+ * that defines libc symbols; it goes into //alloc:tamalloc_override (linked into a program in place
+ * of glibc's malloc) and //alloc:libtamalloc.so (LD_PRELOAD), never into //alloc:tamalloc.
+ *
+ * Relies on: ta_* implementing glibc's contract (errno ENOMEM on failure, EINVAL for a bad
+ * alignment, ta_free leaving errno alone, ta_realloc(p, 0) freeing p and returning NULL), and on
+ * ta_init() being a re-entry-safe atomic state machine that is reached lazily from the first
+ * allocation (the dynamic loader, dlsym or pthread internals may allocate before any constructor
+ * runs) and that never calls malloc before it publishes "ready". This file adds no state and no
+ * allocator logic: each name is a thin function, so nothing here can recurse.
+ *
+ * glibc has no __libc_posix_memalign, so none is defined. A static link needs the __libc_* names
+ * so that no object of libc.a pulls glibc's malloc.o in beside ours (duplicate definitions). */
+#include <errno.h>
+#include <malloc.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "tamalloc.h"
+#include "alloc/platform/compiler.h"
+#include "alloc/platform/os.h"
+
+/* Declared here: glibc 2.36's headers do not declare these (C23 and removed glibc names). */
+void free_sized(void *p, size_t size);
+void free_aligned_sized(void *p, size_t alignment, size_t size);
+void cfree(void *p);
+void *__libc_malloc(size_t size);
+void __libc_free(void *p);
+void *__libc_calloc(size_t n, size_t size);
+void *__libc_realloc(void *p, size_t size);
+void *__libc_memalign(size_t alignment, size_t size);
+void *__libc_valloc(size_t size);
+void *__libc_pvalloc(size_t size);
+
+TA_EXPORT void *malloc(size_t size) { return ta_malloc(size); }
+TA_EXPORT void free(void *p) { ta_free(p); }
+TA_EXPORT void *calloc(size_t n, size_t size) { return ta_calloc(n, size); }
+TA_EXPORT void *realloc(void *p, size_t size) { return ta_realloc(p, size); }
+TA_EXPORT void *reallocarray(void *p, size_t n, size_t size) { return ta_reallocarray(p, n, size); }
+TA_EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
+    return ta_posix_memalign(out, alignment, size);
+}
+TA_EXPORT void *aligned_alloc(size_t alignment, size_t size) { return ta_aligned_alloc(alignment, size); }
+TA_EXPORT void *memalign(size_t alignment, size_t size) { return ta_memalign(alignment, size); }
+
+TA_EXPORT void *valloc(size_t size) { return ta_memalign(ta_os_page_size(), size); }
+
+/* glibc: the size is rounded up to a whole number of pages (0 -> one page). */
+TA_EXPORT void *pvalloc(size_t size) {
+    size_t page = ta_os_page_size();
+    if (size > SIZE_MAX - page) { errno = ENOMEM; return NULL; }
+    size_t rounded = size == 0 ? page : (size + page - 1) & ~(page - 1);
+    return ta_memalign(page, rounded);
+}
+
+TA_EXPORT size_t malloc_usable_size(void *p) { return ta_usable_size(p); }
+
+/* glibc: returns 1 if memory was released to the OS, 0 if not. pad is accepted and ignored (every
+ * empty segment is released). */
+TA_EXPORT int malloc_trim(size_t pad) {
+    (void)pad;
+    ta_stats before, after;
+    ta_get_stats(&before);
+    ta_collect();
+    ta_get_stats(&after);
+    return after.mapped < before.mapped;
+}
+
+/* C23: the size (and alignment) the block was asked with; tamalloc's headers know it already. */
+TA_EXPORT void free_sized(void *p, size_t size) {
+    (void)size;
+    ta_free(p);
+}
+TA_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size) {
+    (void)alignment;
+    (void)size;
+    ta_free(p);
+}
+
+/* Names glibc-linked code may call directly (and, in a static link, that objects of libc.a would
+ * otherwise resolve from glibc's malloc.o). Thin functions rather than aliases: an alias would have
+ * to repeat the attributes glibc's headers put on its target. */
+TA_EXPORT void cfree(void *p) { ta_free(p); }
+TA_EXPORT void *__libc_malloc(size_t size) { return ta_malloc(size); }
+TA_EXPORT void __libc_free(void *p) { ta_free(p); }
+TA_EXPORT void *__libc_calloc(size_t n, size_t size) { return ta_calloc(n, size); }
+TA_EXPORT void *__libc_realloc(void *p, size_t size) { return ta_realloc(p, size); }
+TA_EXPORT void *__libc_memalign(size_t alignment, size_t size) { return memalign(alignment, size); }
+TA_EXPORT void *__libc_valloc(size_t size) { return valloc(size); }
+TA_EXPORT void *__libc_pvalloc(size_t size) { return pvalloc(size); }

@@ -1,0 +1,41 @@
+/* unit_support.c - see unit_support.h. */
+#include "tests/unit/unit_support.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc/platform/os.h"
+
+fault_trap the_trap;
+
+ta_segment *fake_segment_new(struct ta_arena *owner) {
+    ta_segment *s = ta_os_map_aligned(TA_SEGMENT_SIZE, TA_SEGMENT_SIZE);
+    if (!s) abort();
+    s->span.kind = TA_SPAN_SEGMENT;
+    s->arena = owner;
+    s->next = s->prev = NULL;
+    s->start = (char *)s + TA_SEGMENT_HEADER_SIZE;
+    s->end = (char *)s + TA_SEGMENT_SIZE;
+    return s;
+}
+
+void fake_segment_free(ta_segment *s) { ta_os_unmap(s, TA_SEGMENT_SIZE); }
+
+static void trap_handler(enum ta_fault f, const void *addr, const char *msg) {
+    the_trap.fault = f;
+    the_trap.addr = addr;
+    strncpy(the_trap.msg, msg, sizeof the_trap.msg - 1);
+    the_trap.msg[sizeof the_trap.msg - 1] = 0;
+    the_trap.hits++;
+    longjmp(the_trap.jb, 1);
+}
+
+void fault_trap_arm(void) {
+    the_trap.fault = 0;
+    the_trap.addr = NULL;
+    the_trap.msg[0] = 0;
+    the_trap.hits = 0;
+    ta_fault_set_handler(trap_handler);
+}
+
+void fault_trap_disarm(void) { ta_fault_set_handler(NULL); }
