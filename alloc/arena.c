@@ -222,9 +222,9 @@ int ta_arena_walk(ta_arena *a, ta_arena_visit_fn fn, void *ctx) {
     return rc;
 }
 
-void ta_arena_fork_prepare(ta_arena *a) TA_NO_TSA { ta_lock_acquire(&a->lock); }
-void ta_arena_fork_parent(ta_arena *a) TA_NO_TSA { ta_lock_release(&a->lock); }
-void ta_arena_fork_child(ta_arena *a) TA_NO_TSA {
-    ta_lock_release(&a->lock);
+void ta_arena_fork_prepare(ta_arena *a) { ta_lock_fork_prepare(&a->lock); }
+void ta_arena_fork_parent(ta_arena *a) { ta_lock_fork_release(&a->lock); }
+void ta_arena_fork_child(ta_arena *a) {
+    ta_lock_fork_release(&a->lock);
     ta_atomic_store_relaxed(&a->a_threads, (size_t)0);   /* only the forking thread survives */
 }

@@ -70,22 +70,22 @@ ta_arena *ta_arena_table_assign(void) {
 /* Fork: the table lock, then every initialised arena in ascending order (ranks 2 then 3). TSan
  * allows 64 mutexes held by one thread; only initialised arenas are locked, and tests that fork
  * under TSan stay well below that. */
-void ta_arena_table_fork_prepare(void) TA_NO_TSA {
-    ta_lock_acquire(&table_lock);
+void ta_arena_table_fork_prepare(void) {
+    ta_lock_fork_prepare(&table_lock);
     for (unsigned i = 0; i < table_count; i++)
         if (ta_atomic_load_acquire(&table_arenas[i].a_ready)) ta_arena_fork_prepare(&table_arenas[i]);
 }
 
-void ta_arena_table_fork_parent(void) TA_NO_TSA {
+void ta_arena_table_fork_parent(void) {
     for (unsigned i = table_count; i-- > 0;)
         if (ta_atomic_load_acquire(&table_arenas[i].a_ready)) ta_arena_fork_parent(&table_arenas[i]);
-    ta_lock_release(&table_lock);
+    ta_lock_fork_release(&table_lock);
 }
 
-void ta_arena_table_fork_child(void) TA_NO_TSA {
+void ta_arena_table_fork_child(void) {
     for (unsigned i = table_count; i-- > 0;)
         if (ta_atomic_load_acquire(&table_arenas[i].a_ready)) ta_arena_fork_child(&table_arenas[i]);
-    ta_lock_release(&table_lock);
+    ta_lock_fork_release(&table_lock);
     ta_arena *mine = ta_tls_arena();
     if (mine && !ta_tls_exited()) ta_atomic_store_relaxed(&mine->a_threads, (size_t)1);
 }

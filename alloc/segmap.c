@@ -44,6 +44,6 @@ static int segmap_set(void *base, size_t size, ta_span *span) {
 int ta_segmap_register(void *base, size_t size, ta_span *span) { return segmap_set(base, size, span); }
 void ta_segmap_unregister(void *base, size_t size) { (void)segmap_set(base, size, NULL); }
 
-void ta_segmap_fork_prepare(void) TA_NO_TSA { ta_lock_acquire(&segmap_lock); }
-void ta_segmap_fork_parent(void) TA_NO_TSA { ta_lock_release(&segmap_lock); }
-void ta_segmap_fork_child(void) TA_NO_TSA { ta_lock_release(&segmap_lock); }
+void ta_segmap_fork_prepare(void) { ta_lock_fork_prepare(&segmap_lock); }
+void ta_segmap_fork_parent(void) { ta_lock_fork_release(&segmap_lock); }
+void ta_segmap_fork_child(void) { ta_lock_fork_release(&segmap_lock); }

@@ -11,6 +11,7 @@ void ta_lock_init(ta_lock *l, int rank) {
     l->acquired = 0;
     l->contended = 0;
     l->rank = rank;
+    l->fork_taken = 0;
 }
 
 void ta_lock_set_reentry_handler(void (*fn)(const ta_lock *l)) { lock_reentry_handler = fn; }
@@ -22,9 +23,14 @@ TA_NOINLINE TA_COLD void ta_lock_acquire_slow(ta_lock *l) {
     l->contended++;
 }
 
-void ta_lock_reinit_child(ta_lock *l) {
-    size_t acquired = l->acquired, contended = l->contended;
-    ta_lock_init(l, l->rank);
-    l->acquired = acquired;
-    l->contended = contended;
+void ta_lock_fork_prepare(ta_lock *l) TA_NO_TSA {
+    if (ta_atomic_load_relaxed(&l->a_holder) == ta_lock_self()) { l->fork_taken = 0; return; }
+    ta_lock_acquire(l);
+    l->fork_taken = 1;
+}
+
+void ta_lock_fork_release(ta_lock *l) TA_NO_TSA {
+    if (!l->fork_taken) return;
+    l->fork_taken = 0;
+    ta_lock_release(l);
 }

@@ -21,6 +21,7 @@ typedef struct TA_CAPABILITY("mutex") ta_lock {
     size_t acquired;           /* acquisitions; guarded by the lock itself */
     size_t contended;          /* acquisitions that found the lock held; guarded by the lock itself */
     int rank;                  /* enum ta_lock_rank */
+    int fork_taken;            /* fork prepare acquired it (it was not already ours); holder-only */
 } ta_lock;
 
 TA_HIDDEN void ta_lock_init(ta_lock *l, int rank);
@@ -47,7 +48,10 @@ static TA_ALWAYS_INLINE void ta_lock_release(ta_lock *l) TA_RELEASE(l) TA_NO_TSA
     ta_atomic_store_relaxed(&l->a_holder, (uintptr_t)0);
     pthread_mutex_unlock(&l->m);
 }
-/* In a fork child: the lock may have been held by a thread that no longer exists. */
-TA_HIDDEN void ta_lock_reinit_child(ta_lock *l);
+/* Fork handlers. Prepare acquires the lock unless the calling thread already holds it (fork()
+ * from a signal handler that interrupted an allocation must not deadlock); parent and child then
+ * release only what prepare took. */
+TA_HIDDEN void ta_lock_fork_prepare(ta_lock *l);
+TA_HIDDEN void ta_lock_fork_release(ta_lock *l);
 
 #endif
