@@ -48,8 +48,11 @@ void *ta_large_alloc(size_t n, size_t align) {
 }
 
 static void large_validate(ta_large *l, const void *user, const char *op) {
-    if (TA_UNLIKELY((const char *)user != l->user))
+    if (TA_UNLIKELY((const char *)user != l->user)) {
+        /* segmap maps whole 4 MiB chunks: past map_size the chunk may hold someone else's mapping */
+        if ((const char *)user >= (const char *)l + l->map_size) ta_fault(TA_FAULT_INVALID_POINTER, user, op);
         ta_fault(TA_FAULT_INTERIOR_POINTER, user, op);
+    }
     ta_block *b = ta_block_of(user);
     if (TA_UNLIKELY(b->size != l->usable + TA_HDR || !ta_block_tag_ok(b)))
         ta_fault(TA_FAULT_CORRUPT_HEADER, user, "large block header does not verify");

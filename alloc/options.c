@@ -48,6 +48,15 @@ int ta_options_parse_stats(const char *s) {
     return -1;
 }
 
+int ta_options_parse_path(const char *s, char *out) {
+    if (!s || !*s) return -1;
+    size_t n = 0;
+    while (s[n] && n < TA_OPT_PATH_MAX) n++;
+    if (n >= TA_OPT_PATH_MAX) return -1;
+    for (size_t i = 0; i <= n; i++) out[i] = s[i];
+    return 0;
+}
+
 static void opt_report(const char *name, const char *value, const char *expected) {
     const char *parts[] = {"tamalloc: ignoring ", name, "=", value, " (expected ", expected, "); using the default\n"};
     for (unsigned i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -78,4 +87,8 @@ void ta_options_load(void) {
         if (ta_options_parse_size(v, 0, 2, &n) == 0) ta_opt.check = (int)n;
         else opt_report("TAMALLOC_CHECK", v, "0, 1 or 2");
     }
+    if ((v = ta_os_getenv("TAMALLOC_HEAP_MAP")) != NULL && ta_options_parse_path(v, ta_opt.heap_map) != 0)
+        opt_report("TAMALLOC_HEAP_MAP", v, "a file path shorter than 1024 bytes");
+    if ((v = ta_os_getenv("TAMALLOC_TRACE")) != NULL && ta_options_parse_path(v, ta_opt.trace) != 0)
+        opt_report("TAMALLOC_TRACE", v, "a file path shorter than 1024 bytes");
 }

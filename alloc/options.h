@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include "alloc/platform/compiler.h"
 
+/* Longest path kept from TAMALLOC_HEAP_MAP / TAMALLOC_TRACE (copied: the program may change its
+ * environment later). */
+#define TA_OPT_PATH_MAX 1024
+
 enum ta_stats_mode { TA_STATS_OFF = 0, TA_STATS_TEXT = 1, TA_STATS_JSON = 2 };
 
 typedef struct ta_options {
@@ -14,6 +18,8 @@ typedef struct ta_options {
     size_t mmap_threshold;    /* TAMALLOC_MMAP_THRESHOLD: requests >= this get their own mapping */
     int stats;                /* TAMALLOC_STATS: enum ta_stats_mode, printed at exit */
     int check;                /* TAMALLOC_CHECK: 0, 1 (default) or 2 */
+    char heap_map[TA_OPT_PATH_MAX];  /* TAMALLOC_HEAP_MAP: file for the JSON heap map; "" = off */
+    char trace[TA_OPT_PATH_MAX];     /* TAMALLOC_TRACE: file for the binary trace; "" = off */
 } ta_options;
 
 extern ta_options ta_opt TA_HIDDEN;
@@ -26,5 +32,7 @@ TA_HIDDEN void ta_options_load(void);
 TA_HIDDEN int ta_options_parse_size(const char *s, size_t min, size_t max, size_t *out);
 /* "0"/"off"/"1"/"text"/"json" -> enum ta_stats_mode; -1 when not recognised. */
 TA_HIDDEN int ta_options_parse_stats(const char *s);
+/* Copies a non-empty path shorter than TA_OPT_PATH_MAX into out (TA_OPT_PATH_MAX bytes); 0, or -1. */
+TA_HIDDEN int ta_options_parse_path(const char *s, char *out);
 
 #endif

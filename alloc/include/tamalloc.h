@@ -93,6 +93,16 @@ size_t ta_get_arena_stats(unsigned index, ta_arena_stats *out);
 /* A readable table of the totals and every arena in use. */
 void ta_stats_print(FILE *out);
 
+/* Writes every arena's blocks in address order as one JSON object (format: docs/heapmap.md):
+ * per arena its segments with their blocks as [offset, size, free] triples, the rover, the remote
+ * frees pending, and its fragmentation figures (free bytes, largest free block, free-block count,
+ * external fragmentation = 1 - largest free / free bytes); the totals of ta_get_stats. Does not
+ * allocate: out must have a file descriptor (fileno(out) >= 0); it is flushed, then written with
+ * write(2) from a stack buffer. Each arena is locked while its blocks are written. Returns 0, or
+ * -1 when out has no descriptor or a write failed. TAMALLOC_HEAP_MAP=path writes the same map to
+ * path at exit, and after a SIGUSR2 at the next allocation call made through the C library names. */
+int ta_heap_map(FILE *out);
+
 /* Drains every remote queue and returns what can go back to the OS. */
 void ta_collect(void);
 

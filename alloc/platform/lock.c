@@ -2,11 +2,16 @@
  * Owns: counting contention, reporting a thread that waits on a lock it already holds. */
 #include "alloc/platform/lock.h"
 
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 static void (*lock_reentry_handler)(const ta_lock *l);
 __thread char ta_lock_token TA_TLS_IE;
 
 void ta_lock_init(ta_lock *l, int rank) {
-    pthread_mutex_init(&l->m, NULL);
+    ta_atomic_store_relaxed(&l->a_state, 0);
     ta_atomic_store_relaxed(&l->a_holder, (uintptr_t)0);
     l->acquired = 0;
     l->contended = 0;
@@ -16,10 +21,30 @@ void ta_lock_init(ta_lock *l, int rank) {
 
 void ta_lock_set_reentry_handler(void (*fn)(const ta_lock *l)) { lock_reentry_handler = fn; }
 
+#if defined(__x86_64__) || defined(__i386__)
+#define LOCK_CPU_RELAX() __builtin_ia32_pause()
+#else
+#define LOCK_CPU_RELAX() ((void)0)
+#endif
+
+static void lock_futex(ta_atomic_int *word, int op, int value) {
+    int saved = errno;
+    syscall(SYS_futex, (int *)word, op | FUTEX_PRIVATE_FLAG, value, NULL, NULL, 0);
+    errno = saved;
+}
+
+void ta_lock_wake(ta_lock *l) { lock_futex(&l->a_state, FUTEX_WAKE, 1); }
+
 TA_NOINLINE TA_COLD void ta_lock_acquire_slow(ta_lock *l) {
     if (ta_atomic_load_relaxed(&l->a_holder) == ta_lock_self() && lock_reentry_handler)
         lock_reentry_handler(l);   /* does not return */
-    pthread_mutex_lock(&l->m);
+    for (int spin = 0; spin < 100; spin++) {   /* critical sections are short: spin a little first */
+        if (ta_atomic_load_relaxed(&l->a_state) == 0 && ta_lock_cas_free(l)) goto acquired;
+        LOCK_CPU_RELAX();
+    }
+    /* Mark "waiters" and sleep until the holder's release sees 2 and wakes one of us. */
+    while (atomic_exchange_explicit(&l->a_state, 2, memory_order_acquire) != 0) lock_futex(&l->a_state, FUTEX_WAIT, 2);
+acquired:
     l->contended++;
 }
 

@@ -1,4 +1,7 @@
-/* lock.h - the mutex every arena and registry uses.
+/* lock.h - the mutex every arena and registry uses: a three-state futex lock (0 free, 1 held,
+ * 2 held with waiters). Uncontended, acquire is one compare-and-swap and release one exchange; a
+ * waiter spins briefly, then sleeps in the kernel. Acquire/release orderings on the state word are
+ * the only synchronisation, so ThreadSanitizer sees every hand-off.
  * Contract: ta_lock_acquire tries the lock first and only counts a contention when it had to wait,
  * so contention is visible in stats. A thread that re-enters a lock it holds (a signal handler that
  * interrupted an allocation, or a ta_heap_walk callback that allocates) is reported through the
@@ -7,7 +10,6 @@
 #ifndef TA_PLATFORM_LOCK_H
 #define TA_PLATFORM_LOCK_H
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stddef.h>
 #include "alloc/platform/atomic.h"
@@ -16,7 +18,7 @@
 enum ta_lock_rank { TA_RANK_INIT = 1, TA_RANK_ARENA_TABLE = 2, TA_RANK_ARENA = 3, TA_RANK_SEGMAP = 4 };
 
 typedef struct TA_CAPABILITY("mutex") ta_lock {
-    pthread_mutex_t m;
+    ta_atomic_int a_state;     /* 0 free, 1 held, 2 held and a waiter may sleep */
     ta_atomic_uptr a_holder;   /* ta_lock_self() of the holder, 0 when free (read racily by waiters) */
     size_t acquired;           /* acquisitions; guarded by the lock itself */
     size_t contended;          /* acquisitions that found the lock held; guarded by the lock itself */
@@ -28,25 +30,31 @@ TA_HIDDEN void ta_lock_init(ta_lock *l, int rank);
 /* Called by the slow path when the current thread already holds l; must not return. */
 TA_HIDDEN void ta_lock_set_reentry_handler(void (*fn)(const ta_lock *l));
 TA_HIDDEN void ta_lock_acquire_slow(ta_lock *l) TA_NO_TSA;
+TA_HIDDEN void ta_lock_wake(ta_lock *l);
 /* A per-thread token: the address of a thread-local byte (initial-exec TLS: no call, no allocation). */
 extern __thread char ta_lock_token TA_TLS_IE TA_HIDDEN;
 static TA_ALWAYS_INLINE uintptr_t ta_lock_self(void) { return (uintptr_t)&ta_lock_token; }
 
+static TA_ALWAYS_INLINE int ta_lock_cas_free(ta_lock *l) {
+    int expected = 0;
+    return ta_atomic_cas_strong_acquire(&l->a_state, &expected, 1);
+}
+
 static TA_ALWAYS_INLINE void ta_lock_acquire(ta_lock *l) TA_ACQUIRE(l) TA_NO_TSA {
-    if (TA_UNLIKELY(pthread_mutex_trylock(&l->m) != 0)) ta_lock_acquire_slow(l);
+    if (TA_UNLIKELY(!ta_lock_cas_free(l))) ta_lock_acquire_slow(l);
     ta_atomic_store_relaxed(&l->a_holder, ta_lock_self());
     l->acquired++;
 }
 /* Try once, without counting contention. Returns 1 when acquired. */
 static inline int ta_lock_try(ta_lock *l) TA_TRY_ACQUIRE(1, l) TA_NO_TSA {
-    if (pthread_mutex_trylock(&l->m) != 0) return 0;
+    if (!ta_lock_cas_free(l)) return 0;
     ta_atomic_store_relaxed(&l->a_holder, ta_lock_self());
     l->acquired++;
     return 1;
 }
 static TA_ALWAYS_INLINE void ta_lock_release(ta_lock *l) TA_RELEASE(l) TA_NO_TSA {
     ta_atomic_store_relaxed(&l->a_holder, (uintptr_t)0);
-    pthread_mutex_unlock(&l->m);
+    if (TA_UNLIKELY(atomic_exchange_explicit(&l->a_state, 0, memory_order_release) == 2)) ta_lock_wake(l);
 }
 /* Fork handlers. Prepare acquires the lock unless the calling thread already holds it (fork()
  * from a signal handler that interrupted an allocation must not deadlock); parent and child then

@@ -36,4 +36,16 @@ TA_HIDDEN void   ta_os_yield(void);
 /* Registers fork handlers (pthread_atfork); returns 0 on success. May allocate. */
 TA_HIDDEN int    ta_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
+/* Tooling files (TAMALLOC_HEAP_MAP, TAMALLOC_TRACE). None allocates; the write is async-signal-safe.
+ *  - ta_os_open_write(path): creates or truncates path (mode 0644, close-on-exec); fd or -1.
+ *  - ta_os_write_fd(fd, buf, len): writes all of buf (retrying short writes and EINTR); 0, or -1
+ *    on an error. errno is preserved by all three. */
+TA_HIDDEN int    ta_os_open_write(const char *path);
+TA_HIDDEN int    ta_os_write_fd(int fd, const void *buf, size_t len);
+TA_HIDDEN void   ta_os_close(int fd);
+/* Installs fn as the handler of signal sig (SA_RESTART, other signals not blocked); 0 on success. */
+TA_HIDDEN int    ta_os_on_signal(int sig, void (*fn)(int));
+/* The process id (getpid). */
+TA_HIDDEN long   ta_os_pid(void);
+
 #endif

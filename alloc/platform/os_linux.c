@@ -6,11 +6,13 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,15 +92,30 @@ uint64_t ta_os_random_secret(void) {
     return r | 1;
 }
 
+/* The file the duplicate refers to: a program may close the duplicate (closefrom(3) in daemons)
+ * and reuse its number for a file of its own, which must never receive our messages. */
+static dev_t os_stderr_dev;
+static ino_t os_stderr_ino;
+
 void ta_os_keep_stderr(void) {
     int saved = errno;
+    struct stat st;
     int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-    if (fd >= 0) os_stderr_fd = fd;
+    if (fd >= 0 && fstat(fd, &st) == 0) {
+        os_stderr_dev = st.st_dev;
+        os_stderr_ino = st.st_ino;
+        os_stderr_fd = fd;
+    } else if (fd >= 0) {
+        close(fd);
+    }
     errno = saved;
 }
 
 void ta_os_write_stderr(const char *buf, size_t len) {
     int saved = errno;
+    struct stat st;
+    if (os_stderr_fd != 2 && (fstat(os_stderr_fd, &st) != 0 || st.st_dev != os_stderr_dev || st.st_ino != os_stderr_ino))
+        os_stderr_fd = 2;   /* the duplicate was closed, or its number now names another file */
     while (len > 0) {
         ssize_t n = write(os_stderr_fd, buf, len);
         if (n <= 0) {
@@ -163,3 +180,44 @@ void ta_os_yield(void) { sched_yield(); }
 int ta_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
     return pthread_atfork(prepare, parent, child);
 }
+
+int ta_os_open_write(const char *path) {
+    int saved = errno;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    errno = saved;
+    return fd;
+}
+
+int ta_os_write_fd(int fd, const void *buf, size_t len) {
+    int saved = errno, rc = 0;
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) { rc = -1; break; }
+        p += n;
+        len -= (size_t)n;
+    }
+    errno = saved;
+    return rc;
+}
+
+void ta_os_close(int fd) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+}
+
+int ta_os_on_signal(int sig, void (*fn)(int)) {
+    int saved = errno;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    int rc = sigaction(sig, &sa, NULL);
+    errno = saved;
+    return rc;
+}
+
+long ta_os_pid(void) { return (long)getpid(); }

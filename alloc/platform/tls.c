@@ -9,6 +9,7 @@ __thread ta_tls_slot ta_tls TA_TLS_IE = {0, 0, 0};
 
 static pthread_key_t tls_key;
 static void (*tls_on_exit)(void *arena);
+static void (*_Atomic tls_exit_hook)(void);
 
 static void tls_destructor(void *value) {
     (void)value;
@@ -16,6 +17,8 @@ static void tls_destructor(void *value) {
     ta_tls.exited = 1;
     ta_tls.registered = 0;
     ta_tls.arena = NULL;
+    void (*hook)(void) = tls_exit_hook;
+    if (hook) hook();
     if (tls_on_exit && arena) tls_on_exit(arena);
 }
 
@@ -23,6 +26,8 @@ int ta_tls_init(void (*on_thread_exit)(void *arena)) {
     tls_on_exit = on_thread_exit;
     return pthread_key_create(&tls_key, tls_destructor);
 }
+
+void ta_tls_set_exit_hook(void (*fn)(void)) { tls_exit_hook = fn; }
 
 int ta_tls_register_exit(void) {
     if (ta_tls.registered) return 0;

@@ -23,6 +23,9 @@ static inline int ta_tls_exited(void) { return ta_tls.exited; }
 
 /* Once per process, before any ta_tls_register_exit: the callback receives the thread's arena. */
 TA_HIDDEN int ta_tls_init(void (*on_thread_exit)(void *arena));
+/* A second callback run at thread exit before the arena's (TAMALLOC_TRACE flushes the thread's
+ * buffer); set once, before threads that should be seen exit. */
+TA_HIDDEN void ta_tls_set_exit_hook(void (*fn)(void));
 /* Arms the exit callback for the calling thread. Returns 0 on success. */
 TA_HIDDEN int ta_tls_register_exit(void);
 /* The kernel thread id of the caller (stable for the thread's life; may be reused afterwards). */

@@ -20,6 +20,11 @@
 #include "tamalloc.h"
 #include "alloc/platform/compiler.h"
 #include "alloc/platform/os.h"
+#include "alloc/trace.h"
+
+/* TAMALLOC_TRACE and the SIGUSR2 heap map (trace.h): one relaxed load of ta_hooks per call; when it
+ * is non-zero (first call, tracing, a pending heap map) the call goes to its ta_hooked_* twin. */
+#define TA_HOOKED(hooked, plain) (TA_UNLIKELY(ta_hooks_active()) ? (hooked) : (plain))
 
 /* Declared here: glibc 2.36's headers do not declare these (C23 and removed glibc names). */
 void free_sized(void *p, size_t size);
@@ -33,25 +38,33 @@ void *__libc_memalign(size_t alignment, size_t size);
 void *__libc_valloc(size_t size);
 void *__libc_pvalloc(size_t size);
 
-TA_EXPORT void *malloc(size_t size) { return ta_malloc(size); }
-TA_EXPORT void free(void *p) { ta_free(p); }
-TA_EXPORT void *calloc(size_t n, size_t size) { return ta_calloc(n, size); }
-TA_EXPORT void *realloc(void *p, size_t size) { return ta_realloc(p, size); }
-TA_EXPORT void *reallocarray(void *p, size_t n, size_t size) { return ta_reallocarray(p, n, size); }
-TA_EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
-    return ta_posix_memalign(out, alignment, size);
+TA_EXPORT void *malloc(size_t size) { return TA_HOOKED(ta_hooked_malloc(size), ta_malloc(size)); }
+TA_EXPORT void free(void *p) { TA_HOOKED(ta_hooked_free(p), ta_free(p)); }
+TA_EXPORT void *calloc(size_t n, size_t size) { return TA_HOOKED(ta_hooked_calloc(n, size), ta_calloc(n, size)); }
+TA_EXPORT void *realloc(void *p, size_t size) { return TA_HOOKED(ta_hooked_realloc(p, size), ta_realloc(p, size)); }
+TA_EXPORT void *reallocarray(void *p, size_t n, size_t size) {
+    return TA_HOOKED(ta_hooked_reallocarray(p, n, size), ta_reallocarray(p, n, size));
 }
-TA_EXPORT void *aligned_alloc(size_t alignment, size_t size) { return ta_aligned_alloc(alignment, size); }
-TA_EXPORT void *memalign(size_t alignment, size_t size) { return ta_memalign(alignment, size); }
+TA_EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
+    return TA_HOOKED(ta_hooked_posix_memalign(out, alignment, size), ta_posix_memalign(out, alignment, size));
+}
+TA_EXPORT void *aligned_alloc(size_t alignment, size_t size) {
+    return TA_HOOKED(ta_hooked_aligned_alloc(alignment, size), ta_aligned_alloc(alignment, size));
+}
+TA_EXPORT void *memalign(size_t alignment, size_t size) {
+    return TA_HOOKED(ta_hooked_memalign(alignment, size), ta_memalign(alignment, size));
+}
 
-TA_EXPORT void *valloc(size_t size) { return ta_memalign(ta_os_page_size(), size); }
+TA_EXPORT void *valloc(size_t size) {
+    return TA_HOOKED(ta_hooked_memalign(ta_os_page_size(), size), ta_memalign(ta_os_page_size(), size));
+}
 
 /* glibc: the size is rounded up to a whole number of pages (0 -> one page). */
 TA_EXPORT void *pvalloc(size_t size) {
     size_t page = ta_os_page_size();
     if (size > SIZE_MAX - page) { errno = ENOMEM; return NULL; }
     size_t rounded = size == 0 ? page : (size + page - 1) & ~(page - 1);
-    return ta_memalign(page, rounded);
+    return TA_HOOKED(ta_hooked_memalign(page, rounded), ta_memalign(page, rounded));
 }
 
 TA_EXPORT size_t malloc_usable_size(void *p) { return ta_usable_size(p); }
@@ -70,22 +83,22 @@ TA_EXPORT int malloc_trim(size_t pad) {
 /* C23: the size (and alignment) the block was asked with; tamalloc's headers know it already. */
 TA_EXPORT void free_sized(void *p, size_t size) {
     (void)size;
-    ta_free(p);
+    free(p);
 }
 TA_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size) {
     (void)alignment;
     (void)size;
-    ta_free(p);
+    free(p);
 }
 
 /* Names glibc-linked code may call directly (and, in a static link, that objects of libc.a would
  * otherwise resolve from glibc's malloc.o). Thin functions rather than aliases: an alias would have
  * to repeat the attributes glibc's headers put on its target. */
-TA_EXPORT void cfree(void *p) { ta_free(p); }
-TA_EXPORT void *__libc_malloc(size_t size) { return ta_malloc(size); }
-TA_EXPORT void __libc_free(void *p) { ta_free(p); }
-TA_EXPORT void *__libc_calloc(size_t n, size_t size) { return ta_calloc(n, size); }
-TA_EXPORT void *__libc_realloc(void *p, size_t size) { return ta_realloc(p, size); }
+TA_EXPORT void cfree(void *p) { free(p); }
+TA_EXPORT void *__libc_malloc(size_t size) { return malloc(size); }
+TA_EXPORT void __libc_free(void *p) { free(p); }
+TA_EXPORT void *__libc_calloc(size_t n, size_t size) { return calloc(n, size); }
+TA_EXPORT void *__libc_realloc(void *p, size_t size) { return realloc(p, size); }
 TA_EXPORT void *__libc_memalign(size_t alignment, size_t size) { return memalign(alignment, size); }
 TA_EXPORT void *__libc_valloc(size_t size) { return valloc(size); }
 TA_EXPORT void *__libc_pvalloc(size_t size) { return pvalloc(size); }

@@ -25,7 +25,7 @@ header_layer() {
         segment_ops.h | large.h) echo 3 ;;
         arena.h | arena_table.h) echo 4 ;;
         check.h | stats.h | init.h) echo 5 ;;
-        api_internal.h) echo 6 ;;
+        api_internal.h | trace.h) echo 6 ;;
         *) echo "" ;;
     esac
 }

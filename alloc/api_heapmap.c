@@ -1,0 +1,229 @@
+/* api_heapmap.c - ta_heap_map: every arena's blocks in address order as JSON, and the
+ * TAMALLOC_HEAP_MAP file (written at exit, and after SIGUSR2 by the next hooked call; trace.h).
+ *
+ * Never allocates: the JSON is formatted by hand into a 4 KiB stack buffer and written to the
+ * stream's file descriptor with write(2) whenever the buffer fills. An arena's blocks are written
+ * while its lock is held (one arena at a time, in index order, as ta_heap_walk does), so the map
+ * of each arena is a consistent snapshot; the totals are read just before. Format (one object):
+ *
+ *   {"tamalloc_heap_map":1,"segment_size":S,"segment_header":H,
+ *    "stats":{"allocated":..,"free":..,"free_blocks":..,"mapped":..,"large_allocated":..,"arenas":..},
+ *    "arenas":[{"index":i,"threads":t,"allocated":a,"pending":p,
+ *               "segments":[{"base":B,"size":Z,"blocks":[[offset,size,free],...]},...],
+ *               "rover":{"segment":k,"offset":o} or null,
+ *               "used_bytes":..,"used_blocks":..,"free_bytes":..,"free_blocks":..,
+ *               "largest_free":..,"external_fragmentation":1-largest/free (0 when nothing is free)},...]}
+ *
+ * base is the address of a segment's first block, offsets are from it, sizes include the 16-byte
+ * header; blocks tile [0, size). Direct-mmap large blocks are in "stats" only. */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tamalloc.h"
+#include "alloc/arena_table.h"
+#include "alloc/init.h"
+#include "alloc/options.h"
+#include "alloc/platform/os.h"
+#include "alloc/stats.h"
+#include "alloc/trace.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Output: a stack buffer flushed to a file descriptor.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct hm_out {
+    int fd;             /* destination */
+    int failed;         /* a write failed: later output is dropped, the call returns -1 */
+    size_t len;         /* bytes in buf */
+    char buf[4096];
+} hm_out;
+
+static void hm_flush(hm_out *o) {
+    if (o->len && !o->failed && ta_os_write_fd(o->fd, o->buf, o->len) != 0) o->failed = 1;
+    o->len = 0;
+}
+
+static void hm_str(hm_out *o, const char *s) {
+    for (; *s; s++) {
+        if (o->len == sizeof o->buf) hm_flush(o);
+        o->buf[o->len++] = *s;
+    }
+}
+
+static void hm_u64(hm_out *o, uint64_t v) {
+    char tmp[24];
+    int n = 0;
+    do { tmp[n++] = (char)('0' + v % 10); v /= 10; } while (v);
+    if (o->len + (size_t)n > sizeof o->buf) hm_flush(o);
+    while (n) o->buf[o->len++] = tmp[--n];
+}
+
+/* "name":value with a leading comma unless first. */
+static void hm_field(hm_out *o, const char *name, uint64_t v, int first) {
+    hm_str(o, first ? "\"" : ",\"");
+    hm_str(o, name);
+    hm_str(o, "\":");
+    hm_u64(o, v);
+}
+
+/* 1 - largest/total as a decimal with six places (exact integer arithmetic, no floating point). */
+static void hm_fraction(hm_out *o, size_t largest, size_t total) {
+    uint64_t ppm = total ? (uint64_t)(((unsigned __int128)(total - largest) * 1000000u) / total) : 0;
+    hm_u64(o, ppm / 1000000u);
+    hm_str(o, ".");
+    char digits[7];
+    uint64_t frac = ppm % 1000000u;
+    for (int i = 5; i >= 0; i--) { digits[i] = (char)('0' + frac % 10); frac /= 10; }
+    digits[6] = 0;
+    hm_str(o, digits);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The walk: one arena, under its lock (ta_arena_walk holds it while visiting).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct hm_arena {
+    hm_out *o;
+    ta_segment *seg;        /* segment of the previous block, NULL before the first */
+    size_t nseg;            /* segments opened so far */
+    long rover_seg;         /* -1: no rover block seen */
+    size_t rover_off;
+    size_t used_bytes, used_blocks, free_bytes, free_blocks, largest_free;
+    int first_block;        /* no block written yet in the current segment */
+} hm_arena;
+
+static int hm_visit(ta_arena *a, ta_block *b, int is_free, int is_rover, void *ctx) {
+    (void)a;
+    hm_arena *h = ctx;
+    ta_segment *s = ta_segment_of(b);
+    if (s != h->seg) {
+        hm_str(h->o, h->seg ? "]},{" : "{");
+        hm_field(h->o, "base", (uint64_t)(uintptr_t)s->start, 1);
+        hm_field(h->o, "size", (uint64_t)(s->end - s->start), 0);
+        hm_str(h->o, ",\"blocks\":[");
+        h->seg = s;
+        h->nseg++;
+        h->first_block = 1;
+    }
+    size_t off = (size_t)((char *)b - s->start);
+    hm_str(h->o, h->first_block ? "[" : ",[");
+    hm_u64(h->o, off);
+    hm_str(h->o, ",");
+    hm_u64(h->o, b->size);
+    hm_str(h->o, is_free ? ",1]" : ",0]");
+    h->first_block = 0;
+    if (is_free) {
+        h->free_bytes += b->size;
+        h->free_blocks++;
+        if (b->size > h->largest_free) h->largest_free = b->size;
+    } else {
+        h->used_bytes += b->size;
+        h->used_blocks++;
+    }
+    if (is_rover) {
+        h->rover_seg = (long)h->nseg - 1;
+        h->rover_off = off;
+    }
+    return 0;
+}
+
+static void hm_arena_write(hm_out *o, ta_arena *a, const ta_arena_stats *as, int first) {
+    hm_arena h = {o, NULL, 0, -1, 0, 0, 0, 0, 0, 0, 1};
+    hm_str(o, first ? "{" : ",{");
+    hm_field(o, "index", as->index, 1);
+    hm_field(o, "threads", as->threads, 0);
+    hm_field(o, "allocated", as->allocated, 0);
+    hm_field(o, "pending", as->remote_pending, 0);
+    hm_str(o, ",\"segments\":[");
+    ta_arena_walk(a, hm_visit, &h);
+    hm_str(o, h.seg ? "]}]" : "]");
+    if (h.rover_seg >= 0) {
+        hm_str(o, ",\"rover\":{");
+        hm_field(o, "segment", (uint64_t)h.rover_seg, 1);
+        hm_field(o, "offset", h.rover_off, 0);
+        hm_str(o, "}");
+    } else {
+        hm_str(o, ",\"rover\":null");
+    }
+    hm_field(o, "used_bytes", h.used_bytes, 0);
+    hm_field(o, "used_blocks", h.used_blocks, 0);
+    hm_field(o, "free_bytes", h.free_bytes, 0);
+    hm_field(o, "free_blocks", h.free_blocks, 0);
+    hm_field(o, "largest_free", h.largest_free, 0);
+    hm_str(o, ",\"external_fragmentation\":");
+    hm_fraction(o, h.largest_free, h.free_bytes);
+    hm_str(o, "}");
+}
+
+static int hm_write_fd(int fd) {
+    hm_out o;
+    o.fd = fd;
+    o.failed = 0;
+    o.len = 0;
+    ta_stats t;
+    ta_stats_gather(&t);
+    hm_str(&o, "{");
+    hm_field(&o, "tamalloc_heap_map", 1, 1);
+    hm_field(&o, "segment_size", TA_SEGMENT_SIZE, 0);
+    hm_field(&o, "segment_header", TA_SEGMENT_HEADER_SIZE, 0);
+    hm_str(&o, ",\"stats\":{");
+    hm_field(&o, "allocated", t.allocated, 1);
+    hm_field(&o, "free", t.free, 0);
+    hm_field(&o, "free_blocks", t.free_blocks, 0);
+    hm_field(&o, "mapped", t.mapped, 0);
+    hm_field(&o, "large_allocated", t.large_allocated, 0);
+    hm_field(&o, "arenas", t.arenas, 0);
+    hm_str(&o, "},\"arenas\":[");
+    ta_arena_stats as;
+    int first = 1;
+    for (unsigned i = 0; ta_stats_gather_arena(i, &as); i++) {
+        ta_arena *a = ta_arena_table_get(i);
+        if (!as.in_use || !a) continue;
+        hm_arena_write(&o, a, &as, first);
+        first = 0;
+    }
+    hm_str(&o, "]}\n");
+    hm_flush(&o);
+    return o.failed ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Public entry point and the TAMALLOC_HEAP_MAP file.
+ * ------------------------------------------------------------------------------------------- */
+
+TA_EXPORT int ta_heap_map(FILE *out) {
+    ta_init();
+    int fd = out ? fileno(out) : -1;
+    if (fd < 0) return -1;
+    if (fflush(out) != 0) return -1;   /* what the caller already wrote comes first */
+    return hm_write_fd(fd);
+}
+
+int ta_heapmap_write_option_file(void) {
+    ta_init();
+    if (!ta_opt.heap_map[0]) return -1;
+    int fd = ta_os_open_write(ta_opt.heap_map);
+    if (fd < 0) {
+        static const char msg[] = "tamalloc: cannot open TAMALLOC_HEAP_MAP file for writing\n";
+        ta_os_write_stderr(msg, sizeof msg - 1);
+        return -1;
+    }
+    int rc = hm_write_fd(fd);
+    ta_os_close(fd);
+    return rc;
+}
+
+static void heapmap_on_sigusr2(int sig) {
+    (void)sig;
+    ta_hooks_request_heap_map();   /* one atomic or: the next hooked call writes the file */
+}
+
+__attribute__((constructor)) static void heapmap_at_load(void) {
+    ta_init();
+    if (ta_opt.heap_map[0]) ta_os_on_signal(SIGUSR2, heapmap_on_sigusr2);
+}
+
+__attribute__((destructor)) static void heapmap_at_exit(void) {
+    if (ta_opt.heap_map[0]) ta_heapmap_write_option_file();
+}

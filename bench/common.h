@@ -1,0 +1,169 @@
+/* Shared helpers for the benchmark workloads: argument parsing, a seeded RNG, timing, block
+ * stamps and the one result line every workload prints.
+ * Relies on: libc and pthreads only; it never calls the allocator itself except through the
+ * workload (so LD_PRELOAD decides what is measured).
+ * Invariant: a stamp written by bench_stamp is read back by bench_stamp_ok only from the same
+ * (pointer, size); checksums are sums of bench_mix() of verified values, so they do not depend on
+ * the order in which threads finish. */
+#ifndef BENCH_COMMON_H
+#define BENCH_COMMON_H
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* splitmix64: a tiny, well-mixed, seedable generator; one per thread or per chunk of work. */
+typedef struct {
+    uint64_t s; /* state */
+} bench_rng;
+
+static inline uint64_t bench_mix(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t bench_next(bench_rng *r) {
+    r->s += 0x9e3779b97f4a7c15ull;
+    return bench_mix(r->s);
+}
+
+/* Uniform in [lo, hi]. The modulo bias is irrelevant here. */
+static inline size_t bench_range(bench_rng *r, size_t lo, size_t hi) {
+    return lo + (size_t)(bench_next(r) % (uint64_t)(hi - lo + 1));
+}
+
+static inline double bench_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Writes v at the start of a block, and v ^ size at its end when the block has room for both
+ * (size >= 16). Unaligned-safe through memcpy; blocks of under 8 bytes carry one byte. */
+static inline void bench_stamp(void *p, size_t size, uint64_t v) {
+    unsigned char *c = p;
+    if (size < 8) {
+        c[0] = (unsigned char)v;
+        return;
+    }
+    memcpy(c, &v, 8);
+    if (size >= 16) {
+        uint64_t e = v ^ size;
+        memcpy(c + size - 8, &e, 8);
+    }
+}
+
+/* 1 when the stamps bench_stamp(p, size, v) wrote are still there. */
+static inline int bench_stamp_ok(const void *p, size_t size, uint64_t v) {
+    const unsigned char *c = p;
+    if (size < 8)
+        return c[0] == (unsigned char)v;
+    uint64_t a;
+    memcpy(&a, c, 8);
+    if (a != v)
+        return 0;
+    if (size >= 16) {
+        uint64_t e;
+        memcpy(&e, c + size - 8, 8);
+        if (e != (v ^ size))
+            return 0;
+    }
+    return 1;
+}
+
+/* Parses "PROG THREADS SCALE": both positive integers. Exits with usage on error. */
+static inline void bench_args(int argc, char **argv, const char *usage, int *threads,
+                              long *scale) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s %s\n", argv[0], usage);
+        exit(2);
+    }
+    char *end;
+    long t = strtol(argv[1], &end, 10);
+    if (*end || t < 1 || t > 256) {
+        fprintf(stderr, "%s: bad thread count '%s'\n", argv[0], argv[1]);
+        exit(2);
+    }
+    long s = strtol(argv[2], &end, 10);
+    if (*end || s < 1) {
+        fprintf(stderr, "%s: bad scale '%s'\n", argv[0], argv[2]);
+        exit(2);
+    }
+    *threads = (int)t;
+    *scale = s;
+}
+
+static inline void *bench_xmalloc(size_t n) {
+    void *p = malloc(n);
+    if (!p) {
+        fprintf(stderr, "bench: out of memory (%zu bytes)\n", n);
+        exit(3);
+    }
+    return p;
+}
+
+/* Peak RSS in KiB from a /proc/PID/status file's VmHWM line, -1 if unreadable. */
+static inline long bench_vmhwm_kb(const char *status_path) {
+    FILE *f = fopen(status_path, "r");
+    char line[256];
+    long kb = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* Peak RSS of this process in KiB. Not getrusage's ru_maxrss, which Linux carries over exec from
+ * the parent that forked us (a Python runner's ~14 MiB). */
+static inline long bench_maxrss_kb(void) {
+    return bench_vmhwm_kb("/proc/self/status");
+}
+
+/* The measured interval: from the first worker's bench_clock_start() to the last worker's
+ * bench_clock_stop(). Workers read the clock themselves because on an oversubscribed machine the
+ * main thread may not run again until they have finished. */
+static pthread_mutex_t bench_clock_lock = PTHREAD_MUTEX_INITIALIZER;
+static double bench_clock_t0, bench_clock_t1; /* earliest start, latest stop */
+
+static inline void bench_clock_start(void) {
+    double t = bench_now();
+    pthread_mutex_lock(&bench_clock_lock);
+    if (bench_clock_t0 == 0 || t < bench_clock_t0)
+        bench_clock_t0 = t;
+    pthread_mutex_unlock(&bench_clock_lock);
+}
+
+static inline void bench_clock_stop(void) {
+    double t = bench_now();
+    pthread_mutex_lock(&bench_clock_lock);
+    if (t > bench_clock_t1)
+        bench_clock_t1 = t;
+    pthread_mutex_unlock(&bench_clock_lock);
+}
+
+static inline double bench_clock_secs(void) {
+    return bench_clock_t1 - bench_clock_t0;
+}
+
+/* The one machine-readable line: "BENCH workload=W threads=T ops=N secs=S ops_per_sec=R
+ * checksum=0x... ok=0|1" followed by the caller's extra "key=value" fields. */
+static inline void bench_report(const char *workload, int threads, uint64_t ops, double secs,
+                                uint64_t checksum, int ok, const char *extra) {
+    if (secs <= 0)
+        secs = 1e-9;
+    printf("BENCH workload=%s threads=%d ops=%" PRIu64 " secs=%.6f ops_per_sec=%.0f"
+           " checksum=0x%016" PRIx64 " ok=%d maxrss_kb=%ld%s%s\n",
+           workload, threads, ops, secs, (double)ops / secs, checksum, ok, bench_maxrss_kb(),
+           extra && *extra ? " " : "", extra ? extra : "");
+    fflush(stdout);
+}
+
+#endif

@@ -1,0 +1,163 @@
+/* Workload 5, fragmentation: each thread, in phases separated by barriers,
+ *   1. allocates blocks of 16..1024 bytes up to its share of SCALE MiB of live bytes;
+ *   2. frees every other one (the holes cannot coalesce: their neighbours stay live);
+ *   3. allocates larger blocks (1..4 KiB) until its live bytes are back at its share;
+ *   4. frees the rest of phase 1's blocks;
+ *   5. allocates medium blocks (256..2048 bytes) up to its share again, which an allocator that
+ *      reuses freed space serves without growing.
+ * It reports peak RSS (from the OS) against peak live bytes (from the program's own counts, taken
+ * at the end of phases 1, 3 and 5, where live bytes peak). peak_rss_kb includes the program's
+ * baseline (base_rss_kb, measured before phase 1); overhead_pct is
+ * (peak_rss - base_rss - peak_live) / peak_live.
+ * Usage: frag THREADS SCALE — SCALE MiB of live bytes in all (split between threads).
+ * Determinism: per-thread RNGs; block counts depend only on sizes drawn. */
+#include "bench/common.h"
+
+#include <stdatomic.h>
+
+/* The program's own record of its blocks: 12 bytes a block (stamps are derived from the index),
+ * about 2% of the live bytes, the same for every allocator. */
+typedef struct {
+    void **p;         /* blocks */
+    uint32_t *size;   /* their sizes */
+    uint64_t seed;    /* stamp of block i is bench_mix(seed + i) */
+    size_t n, cap;    /* used and allocated entries */
+} list;
+
+typedef struct {
+    int id;          /* thread index */
+    size_t share;    /* live bytes to reach in phases 1, 3 and 5 */
+    uint64_t calls;  /* malloc + free calls */
+    uint64_t sum;    /* checksum of verified stamps */
+    uint64_t bad;    /* wrong stamps */
+} worker;
+
+static pthread_barrier_t g_phase;
+static _Atomic uint64_t g_live[3]; /* live bytes summed at the end of phases 1, 3, 5 */
+
+static void list_init(list *l, size_t cap, uint64_t seed) {
+    l->n = 0;
+    l->cap = cap;
+    l->seed = seed;
+    l->p = bench_xmalloc(cap * sizeof(void *));
+    l->size = bench_xmalloc(cap * sizeof(uint32_t));
+}
+
+static void list_free(list *l) {
+    free(l->p);
+    free(l->size);
+}
+
+/* Allocates blocks of lo..hi bytes into l until *live reaches target. */
+static void fill(worker *w, bench_rng *r, list *l, size_t lo, size_t hi, size_t *live,
+                 size_t target) {
+    while (*live < target) {
+        if (l->n == l->cap) {
+            fprintf(stderr, "frag: list overflow\n");
+            exit(3);
+        }
+        size_t n = bench_range(r, lo, hi);
+        void *p = bench_xmalloc(n);
+        bench_stamp(p, n, bench_mix(l->seed + l->n));
+        l->p[l->n] = p;
+        l->size[l->n] = (uint32_t)n;
+        l->n++;
+        *live += n;
+        w->calls++;
+    }
+}
+
+static void drop(worker *w, list *l, size_t i, size_t *live) {
+    uint64_t v = bench_mix(l->seed + i);
+    if (bench_stamp_ok(l->p[i], l->size[i], v))
+        w->sum += bench_mix(v ^ l->size[i]);
+    else
+        w->bad++;
+    free(l->p[i]);
+    l->p[i] = NULL;
+    *live -= l->size[i];
+    w->calls++;
+}
+
+static void *work(void *arg) {
+    worker *w = arg;
+    bench_rng rng = {0xf7a9ull * (uint64_t)(w->id + 1)};
+    list a, b, c;
+    /* capacities: mean block sizes 520, 2560 and 1152 bytes, with a margin */
+    uint64_t seed = (uint64_t)w->id << 40;
+    list_init(&a, w->share / 400 + 64, seed);
+    list_init(&b, w->share / 2000 + 64, seed | 1ull << 36);
+    list_init(&c, w->share / 900 + 64, seed | 2ull << 36);
+    size_t live = 0;
+    pthread_barrier_wait(&g_phase); /* start */
+    bench_clock_start();
+
+    fill(w, &rng, &a, 16, 1024, &live, w->share);
+    atomic_fetch_add(&g_live[0], live);
+    pthread_barrier_wait(&g_phase);
+
+    for (size_t i = 1; i < a.n; i += 2)
+        drop(w, &a, i, &live);
+    fill(w, &rng, &b, 1024, 4096, &live, w->share);
+    atomic_fetch_add(&g_live[1], live);
+    pthread_barrier_wait(&g_phase);
+
+    for (size_t i = 0; i < a.n; i += 2)
+        drop(w, &a, i, &live);
+    fill(w, &rng, &c, 256, 2048, &live, w->share);
+    atomic_fetch_add(&g_live[2], live);
+    pthread_barrier_wait(&g_phase);
+
+    for (size_t i = 0; i < b.n; i++)
+        drop(w, &b, i, &live);
+    for (size_t i = 0; i < c.n; i++)
+        drop(w, &c, i, &live);
+    list_free(&a);
+    list_free(&b);
+    list_free(&c);
+    bench_clock_stop();
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    int threads;
+    long scale;
+    bench_args(argc, argv, "THREADS SCALE(MiB of live bytes in all)", &threads, &scale);
+    long base_rss = bench_maxrss_kb();
+    worker *ws = calloc((size_t)threads, sizeof(worker));
+    for (int i = 0; i < threads; i++) {
+        ws[i].id = i;
+        ws[i].share = (size_t)scale * (1u << 20) / (size_t)threads;
+    }
+    pthread_barrier_init(&g_phase, NULL, (unsigned)threads + 1);
+    pthread_t *tid = bench_xmalloc(sizeof(pthread_t) * (size_t)threads);
+    for (int i = 0; i < threads; i++)
+        pthread_create(&tid[i], NULL, work, &ws[i]);
+    pthread_barrier_wait(&g_phase);
+    for (int k = 0; k < 3; k++)
+        pthread_barrier_wait(&g_phase);
+    for (int i = 0; i < threads; i++)
+        pthread_join(tid[i], NULL);
+    double secs = bench_clock_secs();
+
+    uint64_t sum = 0, bad = 0, calls = 0, peak = 0;
+    for (int i = 0; i < threads; i++) {
+        sum += ws[i].sum;
+        bad += ws[i].bad;
+        calls += ws[i].calls;
+    }
+    for (int k = 0; k < 3; k++)
+        if (g_live[k] > peak)
+            peak = g_live[k];
+    long rss = bench_maxrss_kb();
+    long peak_kb = (long)(peak / 1024);
+    double overhead = 100.0 * (double)(rss - base_rss - peak_kb) / (double)peak_kb;
+    char extra[160];
+    snprintf(extra, sizeof extra,
+             "peak_live_kb=%ld peak_rss_kb=%ld base_rss_kb=%ld overhead_pct=%.1f bad=%" PRIu64,
+             peak_kb, rss, base_rss, overhead, bad);
+    bench_report("frag", threads, calls, secs, sum, bad == 0, extra);
+    free(ws);
+    free(tid);
+    return bad == 0 ? 0 : 1;
+}

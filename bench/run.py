@@ -1,0 +1,655 @@
+#!/usr/bin/python3
+"""Runs the benchmark workloads under tamalloc, glibc, jemalloc, tcmalloc and mimalloc.
+
+Called by bench/run.sh (which installs the Debian packages first). Builds the workloads and
+//alloc:libtamalloc.so with --config=opt, runs every (workload, thread count) with the allocators
+interleaved (A B C D E, A B C D E, ...) for several repetitions, checks every result line (ok=1,
+same checksum under every allocator), and writes results.md, raw.csv, summary.json and gnuplot
+charts into the output folder, whose path it prints at the end.
+
+Only Debian's python3 standard library is used.
+"""
+
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+
+# name -> (preload path or None, Debian package or None)
+PEERS = {
+    "glibc": (None, "libc6"),
+    "jemalloc": (LIBDIR + "/libjemalloc.so.2", "libjemalloc2"),
+    "tcmalloc": (LIBDIR + "/libtcmalloc_minimal.so.4", "libtcmalloc-minimal4"),
+    "mimalloc": (LIBDIR + "/libmimalloc.so.2", "libmimalloc2.0"),
+}
+ALL_ALLOCATORS = ["tamalloc", "glibc", "jemalloc", "tcmalloc", "mimalloc"]
+THREADS = [1, 2, 4, 8]
+
+
+class Workload:
+    """One row group of the tables: a binary, its fixed extra arguments, and its total work."""
+
+    def __init__(self, key, binary, extra, quick, full, split, title, what):
+        self.key = key  # name in tables and file names
+        self.binary = binary  # bench/<binary>
+        self.extra = extra  # arguments after THREADS SCALE
+        self.quick = quick  # total SCALE in --quick mode
+        self.full = full  # total SCALE in the full run
+        self.split = split  # how SCALE relates to threads: per_thread, per_producer, total
+        self.title = title  # one line for plots and tables
+        self.what = what  # what one "op" is
+
+    def scale(self, total, threads):
+        """SCALE argument giving about `total` work in all, whatever the thread count."""
+        if self.split == "per_thread":
+            return max(1, total // threads)
+        if self.split == "per_producer":
+            producers = 1 if threads < 2 else threads // 2
+            return max(1, total // producers)
+        return total
+
+
+WORKLOADS = [
+    Workload("larson", "larson", [], 300, 2400, "per_thread",
+             "server simulation (Larson-style)", "malloc+free calls"),
+    Workload("xmalloc", "xmalloc", [], 200, 1600, "per_producer",
+             "producer/consumer (xmalloc-style), every free cross-thread", "malloc+free calls"),
+    Workload("cache_thrash", "false_sharing", ["active"], 200, 1600, "per_thread",
+             "false sharing, active (cache-thrash-style)", "object writes"),
+    Workload("cache_scratch", "false_sharing", ["passive"], 200, 1600, "per_thread",
+             "false sharing, passive (cache-scratch-style)", "object writes"),
+    Workload("churn", "churn", [], 100, 800, "per_thread",
+             "size churn 8 B..64 KiB + tail to 1 MiB, realloc growth", "malloc+realloc+free calls"),
+    Workload("frag", "frag", [], 32, 192, "total",
+             "fragmentation (free every other, then larger blocks)", "malloc+free calls"),
+    Workload("fastpath", "fastpath", [], 4000, 32000, "per_thread",
+             "single-thread fast path, malloc/free of 16..256 B", "malloc+free calls"),
+    Workload("memcached", "mc_bench", [], 15, 100, "total",
+             "memcached 1.6, 16 connections, 90% get / 10% set", "requests"),
+]
+
+CALLGRIND_PAIRS = {"quick": 100, "full": 400}  # thousand malloc/free pairs under valgrind
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def die(msg):
+    print("bench: " + msg, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Build
+
+
+def build(args, allocators):
+    """Builds the workloads (and libtamalloc.so if wanted); returns bazel-bin."""
+    bazel = ["bazel"]
+    if args.output_base:
+        bazel.append("--output_base=" + args.output_base)
+    targets = sorted({"//bench:" + w.binary for w in WORKLOADS})
+    log("building (bazel build --config=opt): " + " ".join(targets))
+    r = subprocess.run(bazel + ["build", "--config=opt"] + targets, cwd=ROOT)
+    if r.returncode != 0:
+        die("building the workloads failed")
+    if "tamalloc" in allocators:
+        log("building //alloc:libtamalloc.so (--config=opt)")
+        r = subprocess.run(bazel + ["build", "--config=opt", "//alloc:libtamalloc.so"], cwd=ROOT)
+        if r.returncode != 0:
+            die("building //alloc:libtamalloc.so failed; to measure only the peers, pass "
+                "--allocators glibc,jemalloc,tcmalloc,mimalloc")
+    out = subprocess.run(bazel + ["info", "--config=opt", "bazel-bin"], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    if out.returncode != 0:
+        die("bazel info bazel-bin failed")
+    return out.stdout.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+LINE_RE = re.compile(r"^BENCH (\S+=\S+( \S+=\S+)*)$")
+
+
+def parse_line(stdout):
+    lines = [l for l in stdout.splitlines() if l.startswith("BENCH ")]
+    if len(lines) != 1 or not LINE_RE.match(lines[0]):
+        return None
+    return dict(kv.split("=", 1) for kv in lines[0].split()[1:])
+
+
+def run_once(binary, argv, preload, server, timeout):
+    """Runs one workload process; returns (fields or None, error text)."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    if server:  # the allocator goes into memcached, not into our client
+        env["BENCH_SERVER_PRELOAD"] = preload or ""
+    elif preload:
+        env["LD_PRELOAD"] = preload
+    try:
+        p = subprocess.run([binary] + argv, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "timed out after %ds" % timeout
+    fields = parse_line(p.stdout)
+    if p.returncode != 0 or fields is None or fields.get("ok") != "1":
+        err = (p.stdout + p.stderr).strip().splitlines()[-3:]
+        return None, "exit %d: %s" % (p.returncode, " | ".join(err))
+    return fields, ""
+
+
+def callgrind_once(binary, pairs, preload, timeout):
+    """Instructions executed inside fastpath_loop, per malloc/free pair."""
+    if not shutil.which("valgrind"):
+        return None, "valgrind not installed"
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    if preload:
+        env["LD_PRELOAD"] = preload
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+           "--toggle-collect=fastpath_loop", binary, "1", str(pairs)]
+    try:
+        p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "timed out"
+    m = re.search(r"Collected : (\d+)", p.stderr)
+    fields = parse_line(p.stdout)
+    if p.returncode != 0 or not m or not fields or fields.get("ok") != "1":
+        return None, "valgrind run failed: " + " | ".join(p.stderr.strip().splitlines()[-3:])
+    return int(m.group(1)) / (pairs * 1000.0), ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Summaries
+
+
+def fmt_rate(x):
+    if x is None:
+        return "—"
+    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if x >= div:
+            return "%.3g%s" % (x / div, suf)
+    return "%.3g" % x
+
+
+def fmt_ratio(x):
+    return "—" if x is None else "%.2f" % x
+
+
+def summarize(values):
+    """(median, spread) where spread = (max - min) / median; None for no values."""
+    if not values:
+        return None, None
+    med = statistics.median(values)
+    spread = (max(values) - min(values)) / med if med else 0.0
+    return med, spread
+
+
+def machine_info():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+            mem = "%.0f GiB RAM" % (kb / 2**20)
+    except (OSError, ValueError, IndexError):
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "kernel": platform.release(),
+        "memory": mem,
+        "hostname": platform.node(),
+    }
+
+
+def package_version(pkg):
+    r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    return r.stdout.strip() if r.returncode == 0 else "?"
+
+
+# ---------------------------------------------------------------------------------------------
+# Plots (gnuplot)
+
+
+def gnuplot(script, cwd):
+    r = subprocess.run(["gnuplot"], input=script, cwd=cwd, text=True, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        log("warning: gnuplot failed: " + r.stderr.strip()[-300:])
+        return False
+    return True
+
+
+STYLE = {  # allocator -> gnuplot line style
+    "tamalloc": "lw 3 lc rgb '#d62728' pt 7",
+    "glibc": "lw 2 lc rgb '#7f7f7f' pt 5",
+    "jemalloc": "lw 2 lc rgb '#1f77b4' pt 9",
+    "tcmalloc": "lw 2 lc rgb '#2ca02c' pt 11",
+    "mimalloc": "lw 2 lc rgb '#9467bd' pt 13",
+}
+
+
+def plot_all(out, allocators, threads, summary, workloads):
+    pdir = os.path.join(out, "plots")
+    os.makedirs(pdir, exist_ok=True)
+    made = []
+    for w in workloads:
+        dat = os.path.join(pdir, w.key + ".dat")
+        with open(dat, "w") as f:
+            f.write("# threads, then median min max (ops/s / 1e6) for: %s\n" % " ".join(allocators))
+            for t in threads:
+                row = [str(t)]
+                for a in allocators:
+                    s = summary[w.key][t][a]
+                    if s["ops_med"] is None:
+                        row += ["NaN"] * 3
+                    else:
+                        row += ["%.6g" % (v / 1e6) for v in (s["ops_med"], s["ops_min"],
+                                                              s["ops_max"])]
+                f.write(" ".join(row) + "\n")
+        plots = []
+        for i, a in enumerate(allocators):
+            c = 2 + 3 * i
+            plots.append("'%s.dat' using 1:%d:%d:%d with yerrorlines %s title '%s'"
+                         % (w.key, c, c + 1, c + 2, STYLE.get(a, "lw 2"), a))
+        script = """set terminal pngcairo noenhanced size 900,520 font 'DejaVu Sans,10'
+set output '%s.png'
+set title "%s: %s\\nthroughput by thread count (higher is better; bars: min..max of the repetitions)"
+set xlabel 'threads (2 cores: 4 and 8 are oversubscribed)'
+set ylabel 'million %s per second'
+set logscale x 2
+set xtics (%s)
+set xrange [%g:%g]
+set yrange [0:*]
+set grid
+set key outside right top
+plot %s
+""" % (w.key, w.key, w.title, w.what, ", ".join(str(t) for t in threads),
+       threads[0] / 1.3, threads[-1] * 1.3, ", \\\n     ".join(plots))
+        with open(os.path.join(pdir, w.key + ".gp"), "w") as f:
+            f.write(script)
+        if gnuplot(script, pdir):
+            made.append("plots/%s.png" % w.key)
+
+    # Peak memory: peak RSS relative to glibc, per workload, at one thread count.
+    tmem = 4 if 4 in threads else threads[-1]
+    mem_allocs = allocators
+    with open(os.path.join(pdir, "memory.dat"), "w") as f:
+        f.write("# workload, peak RSS / glibc's at %d threads for: %s\n"
+                % (tmem, " ".join(mem_allocs)))
+        for w in workloads:
+            base = summary[w.key][tmem].get("glibc", {}).get("rss_med")
+            row = [w.key]
+            for a in mem_allocs:
+                v = summary[w.key][tmem][a]["rss_med"]
+                row.append("%.4g" % (v / base) if v and base else "NaN")
+            f.write(" ".join(row) + "\n")
+    plots = []
+    for i, a in enumerate(mem_allocs):
+        colour = re.search(r"rgb '([^']+)'", STYLE.get(a, "rgb '#000000'")).group(1)
+        plots.append("'memory.dat' using %d%s title '%s' lc rgb '%s'"
+                     % (i + 2, ":xtic(1)" if i == 0 else "", a, colour))
+    script = """set terminal pngcairo noenhanced size 1000,520 font 'DejaVu Sans,10'
+set output 'memory.png'
+set title "peak RSS relative to glibc, %d threads (lower is better; memcached: the server's)"
+set ylabel 'peak RSS / glibc peak RSS'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set xtics rotate by -25
+set yrange [0:*]
+set grid ytics
+set key outside right top
+plot %s, 1 with lines lc rgb '#000000' dt 2 notitle
+""" % (tmem, ", \\\n     ".join(plots))
+    with open(os.path.join(pdir, "memory.gp"), "w") as f:
+        f.write(script)
+    if gnuplot(script, pdir):
+        made.append("plots/memory.png")
+    return made
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def ratio_cells(summary_row, allocators, key, higher_better):
+    """(tamalloc/glibc, tamalloc/best peer, best peer name) for one row and metric."""
+    ta = summary_row.get("tamalloc", {}).get(key)
+    if ta is None:
+        return None, None, None
+    g = summary_row.get("glibc", {}).get(key)
+    peers = [(summary_row[a][key], a) for a in allocators
+             if a != "tamalloc" and summary_row[a][key] is not None]
+    if not peers:
+        return (ta / g if g else None), None, None
+    best = max(peers) if higher_better else min(peers)
+    return (ta / g if g else None), (ta / best[0] if best[0] else None), best[1]
+
+
+def write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads, failures):
+    L = []
+    L.append("# tamalloc benchmark results")
+    L.append("")
+    L.append("- Date: %s" % meta["date"])
+    m = meta["machine"]
+    L.append("- Machine: %s CPUs (nproc), %s, kernel %s, %s" % (m["nproc"], m["cpu"], m["kernel"],
+                                                               m["memory"]))
+    L.append("- Load average at start / end: %s / %s" % (meta["load_start"], meta["load_end"]))
+    L.append("- Mode: %s; %d repetitions per cell, allocators interleaved; %d runs in %.0f s"
+             % (meta["mode"], meta["reps"], meta["runs"], meta["elapsed"]))
+    L.append("- Allocators: " + "; ".join(meta["allocators"][a] for a in allocators))
+    L.append("")
+    L.append("> **Read the ratios, not the absolute numbers.** This machine is small (2 cores) and "
+             "shared, so absolute rates move from run to run; the allocators were run interleaved "
+             "(A B C D E, A B C D E, ...) so that noise hits them alike, and the ratios from one "
+             "run are what count. Thread counts above the core count are oversubscribed. "
+             "Cells show the median over the repetitions and, in parentheses, the spread "
+             "(max − min) / median.")
+    L.append("")
+    if failures:
+        L.append("**%d runs failed** (excluded from the medians; their cells say FAIL):" %
+                 len(failures))
+        L.append("")
+        for f in failures[:20]:
+            L.append("- " + f)
+        L.append("")
+
+    def table(title, key, spread_key, fmt, higher_better, note, rows=workloads):
+        L.append("## " + title)
+        L.append("")
+        L.append(note)
+        L.append("")
+        head = "| workload | threads | " + " | ".join(allocators)
+        if "tamalloc" in allocators:
+            head += " | tamalloc / glibc | tamalloc / best peer"
+        L.append(head + " |")
+        L.append("|" + "---|" * (head.count("|")))
+        for w in rows:
+            for t in threads:
+                row = summary[w.key][t]
+                cells = []
+                for a in allocators:
+                    s = row[a]
+                    if s[key] is None:
+                        cells.append("FAIL" if s["failed"] else "—")
+                    else:
+                        cells.append("%s (%.0f%%)" % (fmt(s[key]), 100 * (s[spread_key] or 0)))
+                line = "| %s | %d | %s" % (w.key, t, " | ".join(cells))
+                if "tamalloc" in allocators:
+                    rg, rb, best = ratio_cells(row, allocators, key, higher_better)
+                    line += " | %s | %s" % (fmt_ratio(rg), fmt_ratio(rb) +
+                                            (" (%s)" % best if best else ""))
+                L.append(line + " |")
+        L.append("")
+
+    table("Throughput (higher is better)", "ops_med", "ops_spread", fmt_rate, True,
+          "Operations per second; what an operation is: " +
+          "; ".join("%s = %s" % (w.key, w.what) for w in workloads) + ".")
+    table("Peak RSS, MiB (lower is better)", "rss_med", "rss_spread",
+          lambda kb: "%.1f" % (kb / 1024.0), False,
+          "Peak resident set (VmHWM from /proc) of the workload process, or for memcached of "
+          "the server; includes the program's own ~2-3 MiB baseline.")
+
+    mc = [w for w in workloads if w.key == "memcached"]
+    if mc:
+        table("memcached p99 latency, µs (lower is better)", "p99_med", "p99_spread",
+              lambda x: "%.0f" % x, False,
+              "99th percentile of request latency seen by the client (one client thread, 16 "
+              "connections, one request outstanding on each).", rows=mc)
+    fr = [w for w in workloads if w.key == "frag"]
+    if fr:
+        L.append("## Fragmentation: peak RSS over peak live bytes")
+        L.append("")
+        L.append("(peak RSS − baseline RSS − peak live) / peak live, in %, median; lower is "
+                 "better. About 50% is the floor for this workload (phase 2 leaves half of "
+                 "phase 1's bytes as holes too small for phase 3's blocks).")
+        L.append("")
+        head = "| threads | " + " | ".join(allocators) + " |"
+        L.append(head)
+        L.append("|" + "---|" * (len(allocators) + 1))
+        for t in threads:
+            row = summary["frag"][t]
+            L.append("| %d | %s |" % (t, " | ".join(
+                "—" if row[a]["frag_med"] is None else "%.0f%%" % row[a]["frag_med"]
+                for a in allocators)))
+        L.append("")
+    if callgrind:
+        L.append("## Fast path: instructions per malloc/free pair (callgrind)")
+        L.append("")
+        L.append("`valgrind --tool=callgrind --toggle-collect=fastpath_loop`, one thread: "
+                 "instructions executed in the loop and everything it calls, divided by the "
+                 "pairs (deterministic, so it does not depend on the machine's load).")
+        L.append("")
+        L.append("| " + " | ".join(allocators) + " | tamalloc / glibc | tamalloc / best peer |")
+        L.append("|" + "---|" * (len(allocators) + 2))
+        vals = {a: callgrind.get(a) for a in allocators}
+        cells = ["—" if vals[a] is None else "%.0f" % vals[a] for a in allocators]
+        ta, g = vals.get("tamalloc"), vals.get("glibc")
+        peers = [(v, a) for a, v in vals.items() if a != "tamalloc" and v is not None]
+        best = min(peers) if peers else None
+        L.append("| %s | %s | %s |" % (
+            " | ".join(cells),
+            fmt_ratio(ta / g) if ta and g else "—",
+            (fmt_ratio(ta / best[0]) + " (%s)" % best[1]) if ta and best else "—"))
+        L.append("")
+    if plots:
+        L.append("## Plots")
+        L.append("")
+        for p in plots:
+            L.append("![%s](%s)" % (os.path.basename(p)[:-4], p))
+            L.append("")
+    L.append("Raw runs: `raw.csv`; medians: `summary.json`; plot data and gnuplot scripts: "
+             "`plots/*.dat`, `plots/*.gp`.")
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write("\n".join(L) + "\n")
+    return "\n".join(L)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true",
+                    help="small sizes and 3 repetitions: a first look in under 3 minutes")
+    ap.add_argument("--out", help="output folder (default bench/out/<date-time>)")
+    ap.add_argument("--reps", type=int, help="repetitions (default 3 quick, 5 full)")
+    ap.add_argument("--allocators", default=",".join(ALL_ALLOCATORS),
+                    help="comma list from: " + ",".join(ALL_ALLOCATORS))
+    ap.add_argument("--workloads", default=",".join(w.key for w in WORKLOADS),
+                    help="comma list from: " + ",".join(w.key for w in WORKLOADS))
+    ap.add_argument("--threads", default=",".join(map(str, THREADS)), help="comma list")
+    ap.add_argument("--output-base",
+                    default=os.environ.get("BENCH_OUTPUT_BASE",
+                                           os.path.expanduser("~/.cache/bazel_bench")),
+                    help="bazel --output_base for the opt build ('' for bazel's default)")
+    ap.add_argument("--no-callgrind", action="store_true", help="skip the callgrind counts")
+    args = ap.parse_args()
+
+    mode = "quick" if args.quick else "full"
+    reps = args.reps or (3 if args.quick else 5)
+    allocators = [a for a in args.allocators.split(",") if a]
+    for a in allocators:
+        if a not in ALL_ALLOCATORS:
+            die("unknown allocator " + a)
+    wanted = args.workloads.split(",")
+    workloads = [w for w in WORKLOADS if w.key in wanted]
+    if len(workloads) != len([x for x in wanted if x]):
+        die("unknown workload in " + args.workloads)
+    threads = sorted(int(t) for t in args.threads.split(","))
+    for a in allocators:
+        lib = PEERS.get(a, (None, None))[0]
+        if lib and not os.path.exists(lib):
+            die("%s not found (%s); bench/run.sh installs it" % (lib, PEERS[a][1]))
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = os.path.abspath(args.out or os.path.join(ROOT, "bench", "out", stamp))
+    os.makedirs(out, exist_ok=True)
+
+    bin_dir = build(args, allocators)
+    preload = {a: PEERS[a][0] for a in allocators if a in PEERS}
+    if "tamalloc" in allocators:
+        preload["tamalloc"] = os.path.join(bin_dir, "alloc", "libtamalloc.so")
+    meta_alloc = {}
+    for a in allocators:
+        if a == "tamalloc":
+            meta_alloc[a] = "tamalloc (//alloc:libtamalloc.so, --config=opt, LD_PRELOAD)"
+        elif a == "glibc":
+            meta_alloc[a] = "glibc %s (no preload)" % package_version("libc6")
+        else:
+            meta_alloc[a] = "%s %s (Debian %s, LD_PRELOAD)" % (a, package_version(PEERS[a][1]),
+                                                              PEERS[a][1])
+
+    jobs = [(w, t, r, a) for w in workloads for t in threads for r in range(reps)
+            for a in allocators]
+    do_cg = not args.no_callgrind and any(w.key == "fastpath" for w in workloads)
+    total = len(jobs) + (len(allocators) if do_cg else 0)
+    timeout = 120 if args.quick else 600
+    log("output folder: %s" % out)
+    log("%d runs: %d workloads x %d thread counts x %d reps x %d allocators%s"
+        % (total, len(workloads), len(threads), reps, len(allocators),
+           " + %d callgrind runs" % len(allocators) if do_cg else ""))
+
+    load_start = open("/proc/loadavg").read().split()[0]
+    t_start = time.time()
+    raw = []
+    failures = []
+    checksums = {}  # (workload, threads) -> {checksum: first run}
+    n = 0
+    for w, t, r, a in jobs:
+        n += 1
+        scale = w.scale(w.quick if args.quick else w.full, t)
+        argv = [str(t), str(scale)] + w.extra
+        t_run = time.time()
+        fields, err = run_once(os.path.join(bin_dir, "bench", w.binary), argv, preload.get(a),
+                               w.key == "memcached", timeout)
+        t_run = time.time() - t_run
+        rec = {"workload": w.key, "threads": t, "rep": r + 1, "allocator": a,
+               "scale": scale, "ok": 0, "wall": "%.3f" % t_run}
+        if fields is not None:
+            rec.update({k: fields.get(k) for k in ("ops", "secs", "ops_per_sec", "checksum")})
+            rss = fields.get("server_rss_kb", fields.get("maxrss_kb"))
+            rec["rss_kb"] = rss
+            rec["p99_us"] = fields.get("p99_us")
+            rec["overhead_pct"] = fields.get("overhead_pct")
+            seen = checksums.setdefault((w.key, t), {})
+            if seen and fields["checksum"] not in seen:
+                first = next(iter(seen.items()))
+                err = "checksum %s differs from %s's %s" % (fields["checksum"], first[1],
+                                                            first[0])
+            else:
+                seen.setdefault(fields["checksum"], a)
+                rec["ok"] = 1
+        if rec["ok"]:
+            log("[%d/%d] %s t=%d %s rep %d: %s ops/s, %.1f MiB" % (
+                n, total, w.key, t, a, r + 1, fmt_rate(float(rec["ops_per_sec"])),
+                int(rec["rss_kb"]) / 1024.0))
+        else:
+            msg = "%s t=%d %s rep %d: %s" % (w.key, t, a, r + 1, err)
+            failures.append(msg)
+            log("[%d/%d] FAILED %s" % (n, total, msg))
+        raw.append(rec)
+
+    callgrind = {}
+    if do_cg:
+        fp = next(w for w in WORKLOADS if w.key == "fastpath")
+        for a in allocators:
+            n += 1
+            log("[%d/%d] fastpath callgrind %s" % (n, total, a))
+            v, err = callgrind_once(os.path.join(bin_dir, "bench", fp.binary),
+                                    CALLGRIND_PAIRS[mode], preload.get(a), timeout)
+            if v is None:
+                failures.append("callgrind %s: %s" % (a, err))
+                log("  FAILED: " + err)
+            else:
+                callgrind[a] = v
+                log("  %.1f instructions per malloc/free pair" % v)
+    elapsed = time.time() - t_start
+    load_end = open("/proc/loadavg").read().split()[0]
+
+    # medians
+    summary = {}
+    for w in workloads:
+        summary[w.key] = {}
+        for t in threads:
+            summary[w.key][t] = {}
+            for a in allocators:
+                rs = [x for x in raw if x["workload"] == w.key and x["threads"] == t
+                      and x["allocator"] == a]
+                good = [x for x in rs if x["ok"]]
+                ops = [float(x["ops_per_sec"]) for x in good]
+                rss = [float(x["rss_kb"]) for x in good]
+                p99 = [float(x["p99_us"]) for x in good if x.get("p99_us")]
+                fr = [float(x["overhead_pct"]) for x in good if x.get("overhead_pct")]
+                s = {"failed": len(rs) - len(good), "n": len(good)}
+                s["ops_med"], s["ops_spread"] = summarize(ops)
+                s["ops_min"] = min(ops) if ops else None
+                s["ops_max"] = max(ops) if ops else None
+                s["rss_med"], s["rss_spread"] = summarize(rss)
+                s["p99_med"], s["p99_spread"] = summarize(p99)
+                s["frag_med"] = statistics.median(fr) if fr else None
+                summary[w.key][t][a] = s
+
+    with open(os.path.join(out, "raw.csv"), "w", newline="") as f:
+        cols = ["workload", "threads", "rep", "allocator", "scale", "ok", "ops", "secs",
+                "ops_per_sec", "checksum", "rss_kb", "p99_us", "overhead_pct", "wall"]
+        wr = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+        wr.writeheader()
+        for rec in raw:
+            wr.writerow(rec)
+    meta = {
+        "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "machine": machine_info(),
+        "mode": mode,
+        "reps": reps,
+        "runs": n,
+        "elapsed": elapsed,
+        "load_start": load_start,
+        "load_end": load_end,
+        "allocators": meta_alloc,
+    }
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump({"meta": meta, "summary": summary, "callgrind": callgrind,
+                   "failures": failures}, f, indent=1)
+    plots = plot_all(out, allocators, threads, summary, workloads) if shutil.which(
+        "gnuplot") else []
+    if not plots:
+        log("warning: no plots (gnuplot missing or failed)")
+    text = write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads,
+                        failures)
+    log("")
+    log(text.split("## Plots")[0].rstrip())
+    log("")
+    log("done in %.0f s; results: %s/results.md (plots in %s/plots)" % (elapsed, out, out))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

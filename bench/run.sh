@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The benchmark: every workload in bench/ under tamalloc, glibc, jemalloc, tcmalloc and mimalloc.
+#   bench/run.sh [--quick] [--out DIR] [more options: bench/run.sh --help]
+# Installs what is missing (scripts/packages.txt, then bench/packages.txt) with apt-get, builds
+# with --config=opt, runs, and writes results.md, raw.csv and plots into the output folder it
+# names at the end (default bench/out/<date-time>). --quick: under 3 minutes; full: under 30 on
+# 2 cores. Run it on a quiet machine.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here/.."
+
+scripts/install-packages.sh
+
+read -r -a pkgs <<<"$(sed 's/#.*//' bench/packages.txt | tr '\n' ' ')"
+todo=()
+for p in "${pkgs[@]}"; do
+    dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || todo+=("$p")
+done
+if [ ${#todo[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    echo "Installing: ${todo[*]}" >&2
+    $sudo apt-get update || echo "warning: apt-get update failed" >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${todo[@]}" </dev/null
+fi
+
+# Debian's python3, whatever python an environment puts first on PATH.
+exec /usr/bin/python3 bench/run.py "$@"
