@@ -61,21 +61,21 @@ class Workload:
 
 
 WORKLOADS = [
-    Workload("larson", "larson", [], 300, 2400, "per_thread",
+    Workload("larson", "larson", [], 300, 1800, "per_thread",
              "server simulation (Larson-style)", "malloc+free calls"),
-    Workload("xmalloc", "xmalloc", [], 200, 1600, "per_producer",
+    Workload("xmalloc", "xmalloc", [], 200, 1200, "per_producer",
              "producer/consumer (xmalloc-style), every free cross-thread", "malloc+free calls"),
-    Workload("cache_thrash", "false_sharing", ["active"], 200, 1600, "per_thread",
+    Workload("cache_thrash", "false_sharing", ["active"], 200, 1200, "per_thread",
              "false sharing, active (cache-thrash-style)", "object writes"),
-    Workload("cache_scratch", "false_sharing", ["passive"], 200, 1600, "per_thread",
+    Workload("cache_scratch", "false_sharing", ["passive"], 200, 1200, "per_thread",
              "false sharing, passive (cache-scratch-style)", "object writes"),
-    Workload("churn", "churn", [], 100, 800, "per_thread",
+    Workload("churn", "churn", [], 100, 600, "per_thread",
              "size churn 8 B..64 KiB + tail to 1 MiB, realloc growth", "malloc+realloc+free calls"),
-    Workload("frag", "frag", [], 32, 192, "total",
+    Workload("frag", "frag", [], 32, 160, "total",
              "fragmentation (free every other, then larger blocks)", "malloc+free calls"),
-    Workload("fastpath", "fastpath", [], 4000, 32000, "per_thread",
+    Workload("fastpath", "fastpath", [], 3000, 24000, "per_thread",
              "single-thread fast path, malloc/free of 16..256 B", "malloc+free calls"),
-    Workload("memcached", "mc_bench", [], 15, 100, "total",
+    Workload("memcached", "mc_bench", [], 10, 60, "total",
              "memcached 1.6, 16 connections, 90% get / 10% set", "requests"),
 ]
 
