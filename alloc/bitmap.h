@@ -31,6 +31,16 @@ static inline void ta_bitmap_clear(ta_bitmap *m, uint32_t g) {
     m->mid[v] &= ~((uint64_t)1 << (w & 63));
     if (!m->mid[v]) m->top &= ~((uint64_t)1 << v);
 }
+/* Moves a set bit from granule from to granule to (to is clear). Within one word (the common case
+ * when a split or a merge shifts a block start by a few granules) the upper levels are unchanged. */
+static inline void ta_bitmap_move(ta_bitmap *m, uint32_t from, uint32_t to) {
+    if ((from >> 6) == (to >> 6)) {
+        m->bits[from >> 6] ^= ((uint64_t)1 << (from & 63)) | ((uint64_t)1 << (to & 63));
+        return;
+    }
+    ta_bitmap_set(m, to);
+    ta_bitmap_clear(m, from);
+}
 static inline int ta_bitmap_test(const ta_bitmap *m, uint32_t g) {
     return (int)((m->bits[g >> 6] >> (g & 63)) & 1);
 }

@@ -131,8 +131,11 @@ void ta_fl_remove_locked(ta_freelist *fl, ta_block *b) {
 /* Free block nb (header already FREE) takes listed block old's place in the list. */
 static TA_ALWAYS_INLINE void fl_replace(ta_freelist *fl, ta_block *old, ta_block *nb) {
     ta_block *prev = ta_fl_prev(old), *next = ta_fl_next(old);
-    fl_bit_clear(old);
-    fl_link(fl, prev, nb, next);
+    fl_set_prev(nb, prev);
+    fl_set_next(nb, next);
+    if (prev) fl_set_next(prev, nb); else fl->head = nb;
+    if (next) fl_set_prev(next, nb); else fl->tail = nb;
+    ta_bitmap_move(&ta_segment_of(old)->free_starts, ta_segment_granule(old), ta_segment_granule(nb));
     if (fl->rover == old) fl->rover = nb;
 }
 

@@ -44,10 +44,6 @@ void ta_segment_unlink_locked(ta_segment **list, ta_freelist *fl, ta_segment *s)
     s->next = s->prev = NULL;
 }
 
-int ta_segment_is_empty(const ta_block *free_block) {
-    return free_block->size == TA_SEGMENT_DATA_SIZE;
-}
-
 void ta_segment_unmap(ta_segment *s) {
     ta_segmap_unregister(s, TA_SEGMENT_SIZE);
     ta_os_unmap(s, TA_SEGMENT_SIZE);

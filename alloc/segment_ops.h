@@ -15,7 +15,9 @@ TA_HIDDEN void ta_segment_link_locked(ta_segment **list, ta_freelist *fl, ta_seg
 /* Removes an empty s (its single free block) from the free list and the segment list. */
 TA_HIDDEN void ta_segment_unlink_locked(ta_segment **list, ta_freelist *fl, ta_segment *s);
 /* Is this free block a whole segment's block area? */
-TA_HIDDEN int ta_segment_is_empty(const ta_block *free_block);
+static TA_ALWAYS_INLINE int ta_segment_is_empty(const ta_block *free_block) {
+    return free_block->size == TA_SEGMENT_DATA_SIZE;
+}
 TA_HIDDEN void ta_segment_unmap(ta_segment *s);
 
 #endif
