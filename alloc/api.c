@@ -10,6 +10,7 @@
 #include "alloc/fault.h"
 #include "alloc/init.h"
 #include "alloc/large.h"
+#include "alloc/track.h"
 
 static TA_NOINLINE TA_COLD void *malloc_slow(size_t n);
 static TA_NOINLINE TA_COLD void free_slow(void *p, ta_span *sp);
@@ -20,7 +21,9 @@ static TA_NOINLINE TA_COLD void free_slow(void *p, ta_span *sp);
 TA_EXPORT void *ta_malloc(size_t n) {
     ta_arena *a = ta_arena_mine();
     if (TA_UNLIKELY(a == NULL || n >= ta_small_limit())) return malloc_slow(n);
-    return ta_arena_alloc(a, ta_block_size_for(n), TA_ALIGN);
+    void *p = ta_arena_alloc(a, ta_block_size_for(n), TA_ALIGN);
+    ta_track_malloc(p, n, 0);
+    return p;
 }
 
 /* Fast path, branch budget: segmap lookup (two loads), span kind, one compare-and-swap that claims
@@ -37,6 +40,7 @@ TA_EXPORT void ta_free(void *p) {
     ta_block *b = ta_block_of(p);
     if (TA_UNLIKELY((char *)b < s->start || !ta_block_claim_free(b, b->size)))
         ta_block_fault(b, s->start, s->end, p, "free");
+    ta_track_free(p, ta_block_usable(b));
     ta_arena *owner = s->arena;
     if (TA_LIKELY(owner == ta_arena_mine())) ta_arena_free_local(owner, b);
     else ta_arena_free_remote(owner, b);
@@ -46,10 +50,16 @@ TA_EXPORT void ta_free(void *p) {
 
 static void *malloc_slow(size_t n) {
     ta_init();
-    if (n >= ta_small_limit()) return ta_large_alloc(n, TA_ALIGN);
-    ta_arena *a = ta_arena_mine();
-    if (!a) a = ta_arena_table_assign();
-    return ta_arena_alloc(a, ta_block_size_for(n), TA_ALIGN);
+    void *p;
+    if (n >= ta_small_limit()) {
+        p = ta_large_alloc(n, TA_ALIGN);
+    } else {
+        ta_arena *a = ta_arena_mine();
+        if (!a) a = ta_arena_table_assign();
+        p = ta_arena_alloc(a, ta_block_size_for(n), TA_ALIGN);
+    }
+    ta_track_malloc(p, n, 0);
+    return p;
 }
 
 static void free_slow(void *p, ta_span *sp) {
@@ -58,6 +68,7 @@ static void free_slow(void *p, ta_span *sp) {
         if (ta_large_was_freed(p)) ta_fault(TA_FAULT_DOUBLE_FREE, p, "free of an unmapped large block");
         ta_fault(TA_FAULT_INVALID_POINTER, p, "free");
     }
+    ta_track_free(p, ta_large_usable((ta_large *)sp, p, "free"));
     ta_large_free((ta_large *)sp, p);
 }
 
@@ -90,6 +101,7 @@ TA_EXPORT void *ta_calloc(size_t n, size_t size) {
     if (p == NULL) return NULL;
     /* Fresh mappings are zero already; a large block always comes from a fresh mapping. */
     if (total < ta_small_limit()) memset(p, 0, total);
+    else ta_track_mem_defined(p, total);
     return p;
 }
 

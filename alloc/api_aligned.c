@@ -8,6 +8,7 @@
 #include "alloc/arena_table.h"
 #include "alloc/init.h"
 #include "alloc/large.h"
+#include "alloc/track.h"
 
 static int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
@@ -15,10 +16,16 @@ static int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 static void *aligned_impl(size_t align, size_t n) {
     if (align <= TA_ALIGN) return ta_malloc(n);
     ta_init();
-    if (n >= ta_small_limit() || align >= ta_small_limit() / 4) return ta_large_alloc(n, align);
-    ta_arena *a = ta_arena_mine();
-    if (!a) a = ta_arena_table_assign();
-    return ta_arena_alloc(a, ta_block_size_for(n), align);
+    void *p;
+    if (n >= ta_small_limit() || align >= ta_small_limit() / 4) {
+        p = ta_large_alloc(n, align);
+    } else {
+        ta_arena *a = ta_arena_mine();
+        if (!a) a = ta_arena_table_assign();
+        p = ta_arena_alloc(a, ta_block_size_for(n), align);
+    }
+    ta_track_malloc(p, n, 0);
+    return p;
 }
 
 TA_EXPORT int ta_posix_memalign(void **out, size_t alignment, size_t size) {

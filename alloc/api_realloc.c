@@ -7,9 +7,11 @@
 #include "alloc/api_internal.h"
 #include "alloc/arena_table.h"
 #include "alloc/init.h"
+#include "alloc/track.h"
 
 static void *realloc_move(void *p, size_t old_usable, size_t n) {
     void *q = ta_malloc(n);
+    ta_track_resize(p, old_usable);   /* the user's again: all its usable bytes, as copied below */
     if (q == NULL) return NULL;   /* p is untouched */
     memcpy(q, p, old_usable < n ? old_usable : n);
     ta_free(p);
@@ -20,17 +22,19 @@ TA_EXPORT void *ta_realloc(void *p, size_t n) {
     if (p == NULL) return ta_malloc(n);
     ta_ptr_info info = ta_ptr_lookup(p, "realloc");
     if (n == 0) { ta_free(p); return NULL; }
+    ta_track_free(p, info.usable);   /* the allocator's until it is handed back below */
     if (info.large) {
         /* Keep the mapping while the new size still needs a large block and wastes under half. */
-        if (n <= info.usable && n >= ta_small_limit() && n >= info.usable / 2) return p;
+        if (n <= info.usable && n >= ta_small_limit() && n >= info.usable / 2) { ta_track_resize(p, n); return p; }
         return realloc_move(p, info.usable, n);
     }
     if (n < ta_small_limit()) {
         size_t bsize = ta_block_size_for(n);
         ta_arena *a = info.segment->arena;
         if (a == ta_arena_mine()) {
-            if (ta_arena_resize(a, info.block, bsize)) return p;
+            if (ta_arena_resize(a, info.block, bsize)) { ta_track_resize(p, n); return p; }
         } else if (bsize <= info.block->size) {
+            ta_track_resize(p, n);
             return p;   /* shrinking a block of another arena: keep it rather than take its lock */
         }
     }

@@ -81,17 +81,23 @@ static void arena_release_locked(ta_arena *a, ta_block *b, size_t retain, arena_
  * arena's segments (checked through segmap before its header is read) and be QUEUED. */
 static size_t arena_drain_locked(ta_arena *a, size_t budget, arena_unmap_list *out) TA_REQUIRES(a->lock) {
     size_t n = 0;
+    ta_block *from = NULL;   /* the entry whose link led to b; NULL when b came from the queue head */
     while (n < budget) {
         if (!a->pending) {
             a->pending = ta_remote_take_all(&a->remote);
             if (!a->pending) break;
+            from = NULL;
         }
         ta_block *b = a->pending;
         ta_span *sp = ta_segmap_lookup(b);
         if (TA_UNLIKELY(((uintptr_t)b & (TA_ALIGN - 1)) || !sp || sp->kind != TA_SPAN_SEGMENT ||
-                        ((ta_segment *)sp)->arena != a || !ta_block_is(b, TA_STATE_QUEUED)))
+                        ((ta_segment *)sp)->arena != a || !ta_block_is(b, TA_STATE_QUEUED))) {
+            /* name the freed block whose link word was overwritten when there is one */
+            if (from) ta_fault(TA_FAULT_CORRUPT_LINK, ta_block_user(from), "remote free queue link written after free");
             ta_fault(TA_FAULT_CORRUPT_LINK, b, "remote free queue entry");
+        }
         a->pending = ta_remote_next(b);
+        from = b;
         arena_release_locked(a, b, TA_RETAIN_SEGMENTS, out);
         n++;
     }

@@ -9,6 +9,7 @@
 
 static void (*lock_reentry_handler)(const ta_lock *l);
 __thread char ta_lock_token TA_TLS_IE;
+__thread ta_lock *ta_lock_busy TA_TLS_IE;
 
 void ta_lock_init(ta_lock *l, int rank) {
     ta_atomic_store_relaxed(&l->a_state, 0);
@@ -35,9 +36,12 @@ static void lock_futex(ta_atomic_int *word, int op, int value) {
 
 void ta_lock_wake(ta_lock *l) { lock_futex(&l->a_state, FUTEX_WAKE, 1); }
 
-TA_NOINLINE TA_COLD void ta_lock_acquire_slow(ta_lock *l) {
-    if (ta_atomic_load_relaxed(&l->a_holder) == ta_lock_self() && lock_reentry_handler)
+TA_NOINLINE TA_COLD void ta_lock_acquire_slow(ta_lock *l, ta_lock *outer) {
+    /* ours: marked as held by this thread, or in transition in the frame this handler interrupted */
+    if ((ta_atomic_load_relaxed(&l->a_holder) == ta_lock_self() || outer == l) && lock_reentry_handler)
         lock_reentry_handler(l);   /* does not return */
+    ta_lock_busy = outer;   /* waiting is not holding: a fork meanwhile must wait for the holder */
+    atomic_signal_fence(memory_order_seq_cst);
     for (int spin = 0; spin < 100; spin++) {   /* critical sections are short: spin a little first */
         if (ta_atomic_load_relaxed(&l->a_state) == 0 && ta_lock_cas_free(l)) goto acquired;
         LOCK_CPU_RELAX();
@@ -45,11 +49,13 @@ TA_NOINLINE TA_COLD void ta_lock_acquire_slow(ta_lock *l) {
     /* Mark "waiters" and sleep until the holder's release sees 2 and wakes one of us. */
     while (atomic_exchange_explicit(&l->a_state, 2, memory_order_acquire) != 0) lock_futex(&l->a_state, FUTEX_WAIT, 2);
 acquired:
+    atomic_signal_fence(memory_order_seq_cst);
+    ta_lock_busy = l;
     l->contended++;
 }
 
 void ta_lock_fork_prepare(ta_lock *l) TA_NO_TSA {
-    if (ta_atomic_load_relaxed(&l->a_holder) == ta_lock_self()) { l->fork_taken = 0; return; }
+    if (ta_atomic_load_relaxed(&l->a_holder) == ta_lock_self() || ta_lock_busy == l) { l->fork_taken = 0; return; }
     ta_lock_acquire(l);
     l->fork_taken = 1;
 }

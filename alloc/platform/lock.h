@@ -29,11 +29,18 @@ typedef struct TA_CAPABILITY("mutex") ta_lock {
 TA_HIDDEN void ta_lock_init(ta_lock *l, int rank);
 /* Called by the slow path when the current thread already holds l; must not return. */
 TA_HIDDEN void ta_lock_set_reentry_handler(void (*fn)(const ta_lock *l));
-TA_HIDDEN void ta_lock_acquire_slow(ta_lock *l) TA_NO_TSA;
+/* outer: the lock that was in transition on this thread before this acquire (see ta_lock_busy). */
+TA_HIDDEN void ta_lock_acquire_slow(ta_lock *l, ta_lock *outer) TA_NO_TSA;
 TA_HIDDEN void ta_lock_wake(ta_lock *l);
 /* A per-thread token: the address of a thread-local byte (initial-exec TLS: no call, no allocation). */
 extern __thread char ta_lock_token TA_TLS_IE TA_HIDDEN;
 static TA_ALWAYS_INLINE uintptr_t ta_lock_self(void) { return (uintptr_t)&ta_lock_token; }
+/* The lock this thread is taking or giving back right now: set before the lock word changes and
+ * restored after a_holder agrees with it. A signal handler that interrupted that window finds the
+ * lock held but a_holder not (yet, or no longer) its own; this tells fork prepare and the re-entry
+ * check that the interrupted frame holds it. Saved and restored, so a handler's own lock
+ * operations leave the interrupted frame's value in place. */
+extern __thread ta_lock *ta_lock_busy TA_TLS_IE TA_HIDDEN;
 
 static TA_ALWAYS_INLINE int ta_lock_cas_free(ta_lock *l) {
     int expected = 0;
@@ -41,20 +48,37 @@ static TA_ALWAYS_INLINE int ta_lock_cas_free(ta_lock *l) {
 }
 
 static TA_ALWAYS_INLINE void ta_lock_acquire(ta_lock *l) TA_ACQUIRE(l) TA_NO_TSA {
-    if (TA_UNLIKELY(!ta_lock_cas_free(l))) ta_lock_acquire_slow(l);
+    ta_lock *outer = ta_lock_busy;
+    ta_lock_busy = l;
+    atomic_signal_fence(memory_order_seq_cst);
+    if (TA_UNLIKELY(!ta_lock_cas_free(l))) ta_lock_acquire_slow(l, outer);
     ta_atomic_store_relaxed(&l->a_holder, ta_lock_self());
+    atomic_signal_fence(memory_order_seq_cst);
+    ta_lock_busy = outer;
     l->acquired++;
 }
 /* Try once, without counting contention. Returns 1 when acquired. */
 static inline int ta_lock_try(ta_lock *l) TA_TRY_ACQUIRE(1, l) TA_NO_TSA {
-    if (!ta_lock_cas_free(l)) return 0;
-    ta_atomic_store_relaxed(&l->a_holder, ta_lock_self());
+    ta_lock *outer = ta_lock_busy;
+    ta_lock_busy = l;
+    atomic_signal_fence(memory_order_seq_cst);
+    int got = ta_lock_cas_free(l);
+    if (got) ta_atomic_store_relaxed(&l->a_holder, ta_lock_self());
+    atomic_signal_fence(memory_order_seq_cst);
+    ta_lock_busy = outer;
+    if (!got) return 0;
     l->acquired++;
     return 1;
 }
 static TA_ALWAYS_INLINE void ta_lock_release(ta_lock *l) TA_RELEASE(l) TA_NO_TSA {
+    ta_lock *outer = ta_lock_busy;
+    ta_lock_busy = l;
+    atomic_signal_fence(memory_order_seq_cst);
     ta_atomic_store_relaxed(&l->a_holder, (uintptr_t)0);
-    if (TA_UNLIKELY(atomic_exchange_explicit(&l->a_state, 0, memory_order_release) == 2)) ta_lock_wake(l);
+    int waiters = atomic_exchange_explicit(&l->a_state, 0, memory_order_release) == 2;
+    atomic_signal_fence(memory_order_seq_cst);
+    ta_lock_busy = outer;
+    if (TA_UNLIKELY(waiters)) ta_lock_wake(l);
 }
 /* Fork handlers. Prepare acquires the lock unless the calling thread already holds it (fork()
  * from a signal handler that interrupted an allocation must not deadlock); parent and child then

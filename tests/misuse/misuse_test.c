@@ -25,7 +25,7 @@
 #define HEAP_CHECK "heap check failed"
 
 /* addr: 1 when the case announces the address the report must name; 0 when the report names an
- * internal address (a lock, an arena, a decoded queue entry) that the case cannot know. */
+ * internal address (a lock, an arena) that the case cannot know. */
 static const struct misuse_case {
     const char *name, *fault, *detail, *env;
     int addr;
@@ -72,7 +72,7 @@ static const struct misuse_case {
     {"overflow_large_canary", OVERFLOW, "canary", NULL, 1},
     {"corrupt_free_link_alloc", LINK, "next link", NULL, 1},
     {"corrupt_free_link_free", LINK, "next link", NULL, 1},
-    {"corrupt_remote_link", LINK, "remote free queue", NULL, 0},
+    {"corrupt_remote_link", LINK, "remote free queue link written after free", NULL, 1},
     {"check2_write_freed_next_op", HEAP_CHECK, "freed memory was written", "TAMALLOC_CHECK=2", 0},
     {"check2_write_freed_reuse", UAF, "freed memory was written", "TAMALLOC_CHECK=2", 1},
     {"reentry_walk_malloc", REENTRY, NULL, NULL, 0},
