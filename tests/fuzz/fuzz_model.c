@@ -179,7 +179,7 @@ static void op_realloc(fz_model *m, unsigned i, size_t n, unsigned count, size_t
         fz_verify(m, i, "before realloc");
         keep = old_len < n ? old_len : n;
         scratch_reserve(m, keep);
-        memcpy(scratch, old, keep);
+        if (keep) memcpy(scratch, old, keep);
     }
     unsigned char *q = count ? ta_reallocarray(old, count, each) : ta_realloc(old, n);
     if (old && n == 0) {   /* frees, returns NULL (glibc's behaviour) */
@@ -188,7 +188,7 @@ static void op_realloc(fz_model *m, unsigned i, size_t n, unsigned count, size_t
         return;
     }
     FZ_REQUIRE(m, q != NULL, "ta_realloc(%p, %zu) failed", (void *)old, n);
-    FZ_REQUIRE(m, memcmp(q, scratch, keep) == 0, "ta_realloc(%p, %zu) -> %p lost the first %zu bytes",
+    FZ_REQUIRE(m, keep == 0 || memcmp(q, scratch, keep) == 0, "ta_realloc(%p, %zu) -> %p lost the first %zu bytes",
                (void *)old, n, (void *)q, keep);
     size_t max = fz_usable_max(n);
     if (q == old && old_len > max) max = old_len;   /* kept in place: the old block may be bigger */
