@@ -26,7 +26,6 @@ typedef struct {
     uint64_t bad;   /* wrong stamps */
 } worker;
 
-static pthread_barrier_t g_start;
 
 static size_t pick_size(bench_rng *r) {
     if (bench_next(r) % 100 < TAIL_PCT)
@@ -46,7 +45,7 @@ static void *work(void *arg) {
     worker *w = arg;
     bench_rng rng = {0xc4u + 1000003ull * (uint64_t)w->id};
     slot *s = calloc(SLOTS, sizeof(slot));
-    pthread_barrier_wait(&g_start);
+    bench_start_wait();
     bench_clock_start();
     for (long i = 0; i < w->ops; i++) {
         slot *x = &s[bench_next(&rng) % SLOTS];
@@ -98,14 +97,7 @@ int main(int argc, char **argv) {
         ws[i].id = i;
         ws[i].ops = scale * 1000;
     }
-    pthread_barrier_init(&g_start, NULL, (unsigned)threads + 1);
-    pthread_t *tid = bench_xmalloc(sizeof(pthread_t) * (size_t)threads);
-    for (int i = 0; i < threads; i++)
-        pthread_create(&tid[i], NULL, work, &ws[i]);
-    pthread_barrier_wait(&g_start);
-    for (int i = 0; i < threads; i++)
-        pthread_join(tid[i], NULL);
-    double secs = bench_clock_secs();
+    double secs = bench_run_threads(threads, work, ws, sizeof *ws);
 
     uint64_t sum = 0, bad = 0, calls = 0;
     for (int i = 0; i < threads; i++) {
@@ -117,6 +109,5 @@ int main(int argc, char **argv) {
     snprintf(extra, sizeof extra, "bad=%" PRIu64, bad);
     bench_report("churn", threads, calls, secs, sum, bad == 0, extra);
     free(ws);
-    free(tid);
     return bad == 0 ? 0 : 1;
 }

@@ -153,6 +153,23 @@ static inline double bench_clock_secs(void) {
     return bench_clock_t1 - bench_clock_t0;
 }
 
+/* Workers call bench_start_wait() after their setup, so all start together with the main thread. */
+static pthread_barrier_t bench_start_line;
+static inline void bench_start_wait(void) { pthread_barrier_wait(&bench_start_line); }
+
+/* Runs fn on n threads, thread i getting (char *)args + i * stride; returns the measured seconds. */
+static inline double bench_run_threads(int n, void *(*fn)(void *), void *args, size_t stride) {
+    pthread_barrier_init(&bench_start_line, NULL, (unsigned)n + 1);
+    pthread_t *tid = bench_xmalloc(sizeof(pthread_t) * (size_t)n);
+    for (int i = 0; i < n; i++)
+        pthread_create(&tid[i], NULL, fn, (char *)args + (size_t)i * stride);
+    bench_start_wait();
+    for (int i = 0; i < n; i++)
+        pthread_join(tid[i], NULL);
+    free(tid);
+    return bench_clock_secs();
+}
+
 /* The one machine-readable line: "BENCH workload=W threads=T ops=N secs=S ops_per_sec=R
  * checksum=0x... ok=0|1" followed by the caller's extra "key=value" fields. */
 static inline void bench_report(const char *workload, int threads, uint64_t ops, double secs,

@@ -20,11 +20,10 @@ typedef struct {
     uint64_t bad;         /* objects whose content was wrong */
 } worker;
 
-static pthread_barrier_t g_start;
 
 static void *work(void *arg) {
     worker *w = arg;
-    pthread_barrier_wait(&g_start);
+    bench_start_wait();
     bench_clock_start();
     if (w->given)
         free(w->given);
@@ -63,14 +62,7 @@ int main(int argc, char **argv) {
         if (passive)
             ws[i].given = bench_xmalloc(OBJ);
     }
-    pthread_barrier_init(&g_start, NULL, (unsigned)threads + 1);
-    pthread_t *tid = bench_xmalloc(sizeof(pthread_t) * (size_t)threads);
-    for (int i = 0; i < threads; i++)
-        pthread_create(&tid[i], NULL, work, &ws[i]);
-    pthread_barrier_wait(&g_start);
-    for (int i = 0; i < threads; i++)
-        pthread_join(tid[i], NULL);
-    double secs = bench_clock_secs();
+    double secs = bench_run_threads(threads, work, ws, sizeof *ws);
 
     uint64_t sum = 0, bad = 0;
     for (int i = 0; i < threads; i++) {
@@ -84,6 +76,5 @@ int main(int argc, char **argv) {
     bench_report(passive ? "cache_scratch" : "cache_thrash", threads, ops, secs, sum, bad == 0,
                  extra);
     free(ws);
-    free(tid);
     return bad == 0 ? 0 : 1;
 }

@@ -17,7 +17,6 @@ typedef struct {
     uint64_t sum;  /* checksum */
 } worker;
 
-static pthread_barrier_t g_start;
 
 __attribute__((noinline)) uint64_t fastpath_loop(long pairs) {
     uint64_t sum = 0;
@@ -49,7 +48,7 @@ __attribute__((noinline)) uint64_t fastpath_loop(long pairs) {
 
 static void *work(void *arg) {
     worker *w = arg;
-    pthread_barrier_wait(&g_start);
+    bench_start_wait();
     bench_clock_start();
     w->sum = fastpath_loop(w->pairs);
     bench_clock_stop();
@@ -64,14 +63,7 @@ int main(int argc, char **argv) {
     worker *ws = calloc((size_t)threads, sizeof(worker));
     for (int i = 0; i < threads; i++)
         ws[i].pairs = scale * 1000;
-    pthread_barrier_init(&g_start, NULL, (unsigned)threads + 1);
-    pthread_t *tid = bench_xmalloc(sizeof(pthread_t) * (size_t)threads);
-    for (int i = 0; i < threads; i++)
-        pthread_create(&tid[i], NULL, work, &ws[i]);
-    pthread_barrier_wait(&g_start);
-    for (int i = 0; i < threads; i++)
-        pthread_join(tid[i], NULL);
-    double secs = bench_clock_secs();
+    double secs = bench_run_threads(threads, work, ws, sizeof *ws);
 
     /* expected: pairs contribute (i mod 256); batches contribute 1..n per batch */
     uint64_t want = 0, sum = 0;
@@ -89,6 +81,5 @@ int main(int argc, char **argv) {
     bench_report("fastpath", threads, 2 * (uint64_t)threads * (uint64_t)pairs, secs, sum,
                  sum == want, "");
     free(ws);
-    free(tid);
     return sum == want ? 0 : 1;
 }

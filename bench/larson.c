@@ -34,7 +34,6 @@ static int g_nchunks;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static int *g_queue;           /* FIFO ring of chunk indices ready to run */
 static int g_head, g_count;    /* ring head and length */
-static pthread_barrier_t g_start;
 
 static void slot_fill(chunk *c, int j) {
     size_t n = bench_range(&c->rng, MIN_SIZE, MAX_SIZE);
@@ -89,7 +88,7 @@ static void *work(void *arg) {
         for (int j = 0; j < SLOTS; j++)
             slot_fill(c, j);
     }
-    pthread_barrier_wait(&g_start);
+    bench_start_wait();
     bench_clock_start();
     int i;
     while ((i = chunk_take()) >= 0) {
@@ -129,15 +128,7 @@ int main(int argc, char **argv) {
     worker *ws = calloc((size_t)threads, sizeof(worker));
     for (int i = 0; i < threads; i++)
         ws[i].id = i;
-    pthread_barrier_init(&g_start, NULL, (unsigned)threads + 1);
-
-    pthread_t *tid = bench_xmalloc(sizeof(pthread_t) * (size_t)threads);
-    for (int i = 0; i < threads; i++)
-        pthread_create(&tid[i], NULL, work, &ws[i]);
-    pthread_barrier_wait(&g_start);
-    for (int i = 0; i < threads; i++)
-        pthread_join(tid[i], NULL);
-    double secs = bench_clock_secs();
+    double secs = bench_run_threads(threads, work, ws, sizeof *ws);
 
     worker fin = {0};
     for (int i = 0; i < g_nchunks; i++)
@@ -157,6 +148,5 @@ int main(int argc, char **argv) {
     free(g_chunks);
     free(g_queue);
     free(ws);
-    free(tid);
     return bad == 0 ? 0 : 1;
 }

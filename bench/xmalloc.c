@@ -35,7 +35,6 @@ static pthread_cond_t g_not_full = PTHREAD_COND_INITIALIZER;
 static batch *g_head, *g_tail; /* FIFO of full batches */
 static int g_len;              /* batches queued */
 static int g_producers_left;   /* producers not yet finished */
-static pthread_barrier_t g_start;
 
 static void *produce(worker *w) {
     bench_rng rng = {0x5eed0000ull + (uint64_t)w->id * 7919};
@@ -101,7 +100,7 @@ static void *consume(worker *w) {
 
 static void *work(void *arg) {
     worker *w = arg;
-    pthread_barrier_wait(&g_start);
+    bench_start_wait();
     bench_clock_start();
     void *r = w->id >= 0 ? produce(w) : consume(w);
     bench_clock_stop();
@@ -121,14 +120,7 @@ int main(int argc, char **argv) {
         ws[i].blocks = scale * 1000;
     }
     g_producers_left = np;
-    pthread_barrier_init(&g_start, NULL, (unsigned)n + 1);
-    pthread_t *tid = bench_xmalloc(sizeof(pthread_t) * (size_t)n);
-    for (int i = 0; i < n; i++)
-        pthread_create(&tid[i], NULL, work, &ws[i]);
-    pthread_barrier_wait(&g_start);
-    for (int i = 0; i < n; i++)
-        pthread_join(tid[i], NULL);
-    double secs = bench_clock_secs();
+    double secs = bench_run_threads(n, work, ws, sizeof *ws);
 
     uint64_t sum = 0, bad = 0, got = 0;
     for (int i = np; i < n; i++) {
@@ -144,6 +136,5 @@ int main(int argc, char **argv) {
     /* ops: one malloc and one free per block */
     bench_report("xmalloc", threads, 2 * blocks, secs, sum, ok, extra);
     free(ws);
-    free(tid);
     return ok ? 0 : 1;
 }
