@@ -7,6 +7,10 @@ interleaved (A B C D E, A B C D E, ...) for several repetitions, checks every re
 same checksum under every allocator), and writes results.md, raw.csv, summary.json and gnuplot
 charts into the output folder, whose path it prints at the end.
 
+It also measures the cost of tamalloc's check levels (TAMALLOC_CHECK=0, 1, 2: the same .so, only
+the environment differs) on a few workloads at one thread, interleaved the same way; those runs go
+to check_levels.csv and their own section of results.md, never into the tamalloc-vs-peers tables.
+
 Only Debian's python3 standard library is used.
 """
 
@@ -81,6 +85,15 @@ WORKLOADS = [
 
 CALLGRIND_PAIRS = {"quick": 100, "full": 400}  # thousand malloc/free pairs under valgrind
 
+# Cost of the check levels. TAMALLOC_CHECK=2 runs a full arena check after every operation: about
+# 0.25 ms per operation on a 2-core machine whatever the heap (the check walks the whole 4 MiB
+# segment), i.e. ~4k ops/s, so every level is run at a small SCALE (the same for the three levels,
+# so their rates compare) chosen so one level-2 run takes 1-2 s. Levels 0 and 1 are also run at
+# the workload's ordinary SCALE (1 thread), where their difference is big enough to measure.
+CHECK_LEVELS = [0, 1, 2]
+CHECK_WORKLOADS = [("fastpath", 2), ("larson", 2), ("churn", 3), ("frag", 1)]  # (key, small SCALE)
+CHECK_CALLGRIND_SMALL = 1  # thousand pairs: the least fastpath takes; 20-50 s under callgrind at 2
+
 
 def log(msg):
     print(msg, flush=True)
@@ -131,10 +144,12 @@ def parse_line(stdout):
     return dict(kv.split("=", 1) for kv in lines[0].split()[1:])
 
 
-def run_once(binary, argv, preload, server, timeout):
+def run_once(binary, argv, preload, server, timeout, extra_env=None):
     """Runs one workload process; returns (fields or None, error text)."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
+    env.pop("TAMALLOC_CHECK", None)  # the default level unless a check-level run sets it
+    env.update(extra_env or {})
     if server:  # the allocator goes into memcached, not into our client
         env["BENCH_SERVER_PRELOAD"] = preload or ""
     elif preload:
@@ -151,12 +166,14 @@ def run_once(binary, argv, preload, server, timeout):
     return fields, ""
 
 
-def callgrind_once(binary, pairs, preload, timeout):
+def callgrind_once(binary, pairs, preload, timeout, extra_env=None):
     """Instructions executed inside fastpath_loop, per malloc/free pair."""
     if not shutil.which("valgrind"):
         return None, "valgrind not installed"
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
+    env.pop("TAMALLOC_CHECK", None)
+    env.update(extra_env or {})
     if preload:
         env["LD_PRELOAD"] = preload
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
@@ -335,6 +352,143 @@ plot %s, 1 with lines lc rgb '#000000' dt 2 notitle
 
 
 # ---------------------------------------------------------------------------------------------
+# Cost of the check levels
+
+
+def check_level_jobs(workloads, mode, reps):
+    """(workload, size, scale, rep, level) runs, levels interleaved within each repetition.
+    size is "small" (all three levels at a SCALE level 2 can afford) or "normal" (levels 0 and 1
+    at the workload's own SCALE for one thread)."""
+    jobs = []
+    for key, small in CHECK_WORKLOADS:
+        w = next((x for x in workloads if x.key == key), None)
+        if w is None:
+            continue
+        normal = w.scale(w.quick if mode == "quick" else w.full, 1)
+        for r in range(reps):
+            for lv in CHECK_LEVELS:
+                jobs.append((w, "small", small, r, lv))
+        for r in range(reps):
+            for lv in CHECK_LEVELS[:2]:
+                jobs.append((w, "normal", normal, r, lv))
+    return jobs
+
+
+def summarize_check_levels(raw):
+    """{size: {workload: {"scale", "levels": {level: {...}}, "ratio": {level: x / level 1}}}}."""
+    out = {}
+    for rec in raw:
+        out.setdefault(rec["size"], {}).setdefault(rec["workload"], {"scale": rec["scale"],
+                                                                     "levels": {}})
+    for size, rows in out.items():
+        for key, row in rows.items():
+            for lv in CHECK_LEVELS:
+                rs = [x for x in raw if x["size"] == size and x["workload"] == key
+                      and x["level"] == lv]
+                if not rs:
+                    continue
+                ops = [float(x["ops_per_sec"]) for x in rs if x["ok"]]
+                med, spread = summarize(ops)
+                row["levels"][lv] = {"ops_med": med, "ops_spread": spread, "n": len(ops),
+                                     "failed": len(rs) - len(ops)}
+            base = row["levels"].get(1, {}).get("ops_med")
+            row["ratio"] = {lv: (s["ops_med"] / base if s["ops_med"] and base else None)
+                            for lv, s in row["levels"].items()}
+    return out
+
+
+def check_level_section(L, cl, workloads):
+    """Appends the "Cost of the check levels" section to the report lines L."""
+    L.append("## Cost of the check levels (TAMALLOC_CHECK)")
+    L.append("")
+    L.append("tamalloc only, one thread, the same `libtamalloc.so` run with `TAMALLOC_CHECK=0` "
+             "(cheapest: no neighbour-header check on free), `1` (the default, what every other "
+             "table measures) and `2` (full: also `ta_check` of the arena after every allocation "
+             "and free, and poisoned free memory), interleaved (0 1 2, 0 1 2, ...). These runs "
+             "are not in the tables above. Cells: median ops/s over the repetitions (spread); "
+             "ratios are level / level 1 (higher is faster).")
+    L.append("")
+    what = {w.key: w.what for w in workloads}
+    small = cl["runs"].get("small", {})
+    if small:
+        L.append("All three levels at a **small SCALE** (the `scale` column, the workload's "
+                 "`THREADS SCALE` argument with THREADS = 1), chosen so that one level-2 run "
+                 "takes a second or two: level 2 does an O(heap) check per operation. At this "
+                 "size levels 0 and 1 run for well under a millisecond, so their rates here are "
+                 "dominated by start-up effects; compare them in the next table.")
+        L.append("")
+        L.append("| workload | scale | level 0 | level 1 | level 2 | level 0 / level 1 "
+                 "| level 2 / level 1 | level 2 slowdown |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for key, _ in CHECK_WORKLOADS:
+            row = small.get(key)
+            if not row:
+                continue
+            cells = []
+            for lv in CHECK_LEVELS:
+                s = row["levels"].get(lv)
+                if not s or s["ops_med"] is None:
+                    cells.append("FAIL" if s and s["failed"] else "—")
+                else:
+                    cells.append("%s (%.0f%%)" % (fmt_rate(s["ops_med"]),
+                                                 100 * (s["ops_spread"] or 0)))
+            r0, r2 = row["ratio"].get(0), row["ratio"].get(2)
+            L.append("| %s | %s | %s | %s | %s | %s |" % (
+                key, row["scale"], " | ".join(cells), fmt_ratio(r0),
+                "—" if r2 is None else ("%.2g" % r2 if r2 < 0.01 else "%.3f" % r2),
+                "—" if not r2 else "%.0f×" % (1 / r2)))
+        L.append("")
+    normal = cl["runs"].get("normal", {})
+    if normal:
+        L.append("Levels 0 and 1 at the workload's **ordinary SCALE** for one thread (as in the "
+                 "throughput table), where the difference between them is measurable:")
+        L.append("")
+        L.append("| workload | scale | level 0 | level 1 | level 0 / level 1 |")
+        L.append("|---|---|---|---|---|")
+        for key, _ in CHECK_WORKLOADS:
+            row = normal.get(key)
+            if not row:
+                continue
+            cells = []
+            for lv in CHECK_LEVELS[:2]:
+                s = row["levels"].get(lv)
+                if not s or s["ops_med"] is None:
+                    cells.append("FAIL" if s and s["failed"] else "—")
+                else:
+                    cells.append("%s (%.0f%%)" % (fmt_rate(s["ops_med"]),
+                                                 100 * (s["ops_spread"] or 0)))
+            L.append("| %s | %s | %s | %s |" % (key, row["scale"], " | ".join(cells),
+                                                fmt_ratio(row["ratio"].get(0))))
+        L.append("")
+        L.append("What one op is: " + "; ".join(
+            "%s = %s" % (k, what[k]) for k, _ in CHECK_WORKLOADS if k in normal or k in small)
+            + ".")
+        L.append("")
+    cg = cl.get("callgrind") or {}
+    if cg:
+        L.append("fastpath under `valgrind --tool=callgrind --toggle-collect=fastpath_loop`: "
+                 "instructions per malloc/free pair (deterministic). Level 2 is run at %dk "
+                 "pairs only (tens of seconds under valgrind); levels 0 and 1 at %dk too, for a "
+                 "like-for-like ratio, and at %dk like the callgrind table above."
+                 % (cl["callgrind_pairs"]["small"], cl["callgrind_pairs"]["small"],
+                    cl["callgrind_pairs"]["normal"]))
+        L.append("")
+        L.append("| level | %dk pairs | / level 1 | %dk pairs | / level 1 |"
+                 % (cl["callgrind_pairs"]["small"], cl["callgrind_pairs"]["normal"]))
+        L.append("|---|---|---|---|---|")
+        for lv in CHECK_LEVELS:
+            cells = []
+            for size in ("small", "normal"):
+                v = cg.get(size, {}).get(lv)
+                b = cg.get(size, {}).get(1)
+                cells.append("—" if v is None else "%.0f" % v)
+                cells.append("—" if v is None or not b else
+                             "%.0f" % (v / b) if v / b >= 100 else fmt_ratio(v / b))
+            L.append("| %d | %s |" % (lv, " | ".join(cells)))
+        L.append("")
+
+
+# ---------------------------------------------------------------------------------------------
 # Report
 
 
@@ -352,7 +506,8 @@ def ratio_cells(summary_row, allocators, key, higher_better):
     return (ta / g if g else None), (ta / best[0] if best[0] else None), best[1]
 
 
-def write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads, failures):
+def write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads, failures,
+                 check_levels=None):
     L = []
     L.append("# tamalloc benchmark results")
     L.append("")
@@ -458,14 +613,17 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
             fmt_ratio(ta / g) if ta and g else "—",
             (fmt_ratio(ta / best[0]) + " (%s)" % best[1]) if ta and best else "—"))
         L.append("")
+    if check_levels:
+        check_level_section(L, check_levels, workloads)
     if plots:
         L.append("## Plots")
         L.append("")
         for p in plots:
             L.append("![%s](%s)" % (os.path.basename(p)[:-4], p))
             L.append("")
-    L.append("Raw runs: `raw.csv`; medians: `summary.json`; plot data and gnuplot scripts: "
-             "`plots/*.dat`, `plots/*.gp`.")
+    L.append("Raw runs: `raw.csv`%s; medians: `summary.json`; plot data and gnuplot scripts: "
+             "`plots/*.dat`, `plots/*.gp`." % (
+                 " (check-level runs: `check_levels.csv`)" if check_levels else ""))
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     return "\n".join(L)
@@ -491,6 +649,9 @@ def main():
                                            os.path.expanduser("~/.cache/bazel_bench")),
                     help="bazel --output_base for the opt build ('' for bazel's default)")
     ap.add_argument("--no-callgrind", action="store_true", help="skip the callgrind counts")
+    ap.add_argument("--no-check-levels", action="store_true",
+                    help="skip the cost of tamalloc's check levels (TAMALLOC_CHECK=0/1/2 on "
+                    "fastpath, larson, churn and frag at 1 thread, those of --workloads only)")
     args = ap.parse_args()
 
     mode = "quick" if args.quick else "full"
@@ -530,12 +691,19 @@ def main():
     jobs = [(w, t, r, a) for w in workloads for t in threads for r in range(reps)
             for a in allocators]
     do_cg = not args.no_callgrind and any(w.key == "fastpath" for w in workloads)
-    total = len(jobs) + (len(allocators) if do_cg else 0)
+    cl_jobs = [] if args.no_check_levels or "tamalloc" not in allocators else \
+        check_level_jobs(workloads, mode, reps)
+    cl_cg = [] if args.no_callgrind or not any(j[0].key == "fastpath" for j in cl_jobs) else \
+        [(size, lv) for size in ("small", "normal") for lv in CHECK_LEVELS
+         if size == "small" or lv != 2]
+    total = len(jobs) + (len(allocators) if do_cg else 0) + len(cl_jobs) + len(cl_cg)
     timeout = 120 if args.quick else 600
     log("output folder: %s" % out)
-    log("%d runs: %d workloads x %d thread counts x %d reps x %d allocators%s"
+    log("%d runs: %d workloads x %d thread counts x %d reps x %d allocators%s%s"
         % (total, len(workloads), len(threads), reps, len(allocators),
-           " + %d callgrind runs" % len(allocators) if do_cg else ""))
+           " + %d callgrind runs" % len(allocators) if do_cg else "",
+           " + %d check-level runs (TAMALLOC_CHECK=0/1/2)" % (len(cl_jobs) + len(cl_cg))
+           if cl_jobs else ""))
 
     load_start = open("/proc/loadavg").read().split()[0]
     t_start = time.time()
@@ -591,6 +759,64 @@ def main():
             else:
                 callgrind[a] = v
                 log("  %.1f instructions per malloc/free pair" % v)
+
+    # Cost of the check levels: tamalloc only, the level set by TAMALLOC_CHECK alone.
+    cl_raw = []
+    cl_sums = {}  # (workload, scale) -> {checksum: first level}
+    for w, size, scale, r, lv in cl_jobs:
+        n += 1
+        t_run = time.time()
+        fields, err = run_once(os.path.join(bin_dir, "bench", w.binary),
+                               ["1", str(scale)] + w.extra, preload["tamalloc"], False, timeout,
+                               {"TAMALLOC_CHECK": str(lv)})
+        t_run = time.time() - t_run
+        rec = {"workload": w.key, "size": size, "scale": scale, "level": lv, "rep": r + 1,
+               "ok": 0, "wall": "%.3f" % t_run}
+        if fields is not None:
+            rec.update({k: fields.get(k) for k in ("ops", "secs", "ops_per_sec", "checksum")})
+            rec["rss_kb"] = fields.get("maxrss_kb")
+            seen = cl_sums.setdefault((w.key, scale), {})
+            if seen and fields["checksum"] not in seen:
+                first = next(iter(seen.items()))
+                err = "checksum %s differs from level %s's %s" % (fields["checksum"], first[1],
+                                                                  first[0])
+            else:
+                seen.setdefault(fields["checksum"], lv)
+                rec["ok"] = 1
+        if rec["ok"]:
+            log("[%d/%d] check level %d: %s t=1 scale %d rep %d: %s ops/s (%.1f s)" % (
+                n, total, lv, w.key, scale, r + 1, fmt_rate(float(rec["ops_per_sec"])), t_run))
+        else:
+            msg = "check level %d: %s t=1 scale %d rep %d: %s" % (lv, w.key, scale, r + 1, err)
+            failures.append(msg)
+            log("[%d/%d] FAILED %s" % (n, total, msg))
+        cl_raw.append(rec)
+    cl_callgrind = {}
+    cl_pairs = {"small": CHECK_CALLGRIND_SMALL, "normal": CALLGRIND_PAIRS[mode]}
+    for size, lv in cl_cg:
+        n += 1
+        log("[%d/%d] fastpath callgrind, check level %d, %dk pairs%s" % (
+            n, total, lv, cl_pairs[size], " (slow: tens of seconds)" if lv == 2 else ""))
+        v, err = callgrind_once(os.path.join(bin_dir, "bench", "fastpath"), cl_pairs[size],
+                                preload["tamalloc"], 900 if lv == 2 else timeout,
+                                {"TAMALLOC_CHECK": str(lv)})
+        if v is None:
+            failures.append("callgrind check level %d (%dk pairs): %s" % (lv, cl_pairs[size], err))
+            log("  FAILED: " + err)
+        else:
+            cl_callgrind.setdefault(size, {})[lv] = v
+            log("  %.1f instructions per malloc/free pair" % v)
+    check_levels = None
+    if cl_jobs:
+        check_levels = {"runs": summarize_check_levels(cl_raw), "callgrind": cl_callgrind,
+                        "callgrind_pairs": cl_pairs}
+        with open(os.path.join(out, "check_levels.csv"), "w", newline="") as f:
+            cols = ["workload", "size", "scale", "level", "rep", "ok", "ops", "secs",
+                    "ops_per_sec", "checksum", "rss_kb", "wall"]
+            wr = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+            wr.writeheader()
+            for rec in cl_raw:
+                wr.writerow(rec)
     elapsed = time.time() - t_start
     load_end = open("/proc/loadavg").read().split()[0]
 
@@ -637,13 +863,13 @@ def main():
     }
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump({"meta": meta, "summary": summary, "callgrind": callgrind,
-                   "failures": failures}, f, indent=1)
+                   "check_levels": check_levels, "failures": failures}, f, indent=1)
     plots = plot_all(out, allocators, threads, summary, workloads) if shutil.which(
         "gnuplot") else []
     if not plots:
         log("warning: no plots (gnuplot missing or failed)")
     text = write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads,
-                        failures)
+                        failures, check_levels)
     log("")
     log(text.split("## Plots")[0].rstrip())
     log("")

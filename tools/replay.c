@@ -718,6 +718,7 @@ int main(int argc, char **argv) {
                "anomalies %zu unmatched %zu failed %zu\n",
                t.records, t.threads, t.counts[1], t.counts[2], t.counts[3], t.counts[4], t.counts[5], t.nops, t.nobjs,
                t.anomalies, t.unmatched, t.failed);
+        free(t.ops);
         return 0;
     }
     FILE *series = NULL;
