@@ -129,14 +129,19 @@ void ta_fl_remove_locked(ta_freelist *fl, ta_block *b) {
 }
 
 /* Free block nb (header already FREE) takes listed block old's place in the list. */
-static TA_ALWAYS_INLINE void fl_replace(ta_freelist *fl, ta_block *old, ta_block *nb) {
-    ta_block *prev = ta_fl_prev(old), *next = ta_fl_next(old);
+/* fl_replace when old's list predecessor is already known (and verified). */
+static TA_ALWAYS_INLINE void fl_replace_after(ta_freelist *fl, ta_block *prev, ta_block *old, ta_block *nb) {
+    ta_block *next = ta_fl_next(old);
     fl_set_prev(nb, prev);
     fl_set_next(nb, next);
     if (prev) fl_set_next(prev, nb); else fl->head = nb;
     if (next) fl_set_prev(next, nb); else fl->tail = nb;
     ta_bitmap_move(&ta_segment_of(old)->free_starts, ta_segment_granule(old), ta_segment_granule(nb));
     if (fl->rover == old) fl->rover = nb;
+}
+
+static TA_ALWAYS_INLINE void fl_replace(ta_freelist *fl, ta_block *old, ta_block *nb) {
+    fl_replace_after(fl, ta_fl_prev(old), old, nb);
 }
 
 /* A header absorbed by coalescing: at levels 0-1 it keeps a MERGED tag so a second free of it is
@@ -227,7 +232,9 @@ ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) {
     size_t bsize = b->size;
     ta_block *n = fl_neighbour_after(fl, b);
     int n_free = n && ta_segment_is_free_start(s, n);
-    ta_block *p = fl_free_before(b);
+    /* The free block before b: n's list predecessor when n is free (nothing free lies between),
+     * else the bitmap's answer. */
+    ta_block *p = n_free ? ta_fl_prev(n) : fl_free_before(b);
     int into_p = p && ta_segment_of(p) == s && ta_block_next_phys(p) == b;
     /* Level 2: b's bytes become free bytes (all of them, header too, when b merges into p). */
     if (TA_UNLIKELY(fl->level >= 2)) ta_fl_poison((char *)b + (into_p ? 0 : TA_POISON_SKIP), (char *)b + bsize);
@@ -249,9 +256,9 @@ ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) {
         return p;
     }
     if (n_free) {
-        /* b absorbs n and takes its list position. */
+        /* b absorbs n and takes its list position (p, possibly NULL, is n's predecessor). */
         ta_block_set(b, bsize + n->size, TA_STATE_FREE);
-        fl_replace(fl, n, b);
+        fl_replace_after(fl, p, n, b);
         fl_mark_merged(fl, n);
         fl->bytes += bsize;
         return b;
