@@ -44,11 +44,31 @@ size_t ta_os_page_size(void) {
     return v;
 }
 
+/* Where the next aligned mapping is likely to fit: just below the previous one (the kernel hands
+ * out mappings top-down). Trying it first turns the usual over-map plus two trims into one mmap. */
+static ta_atomic_uptr os_next_hint;
+
+static void os_note_hint(char *aligned, size_t size, size_t align) {
+    size_t step = (size + align - 1) & ~(align - 1);
+    uintptr_t a = (uintptr_t)aligned;
+    ta_atomic_store_relaxed(&os_next_hint, a > step ? a - step : (uintptr_t)0);
+}
+
 void *ta_os_map_aligned(size_t size, size_t align) {
     int saved = errno;
     size_t page = ta_os_page_size();
     if (align < page) align = page;
     if (os_should_fail() || size > SIZE_MAX - align) { errno = ENOMEM; return NULL; }
+    uintptr_t hint = ta_atomic_load_relaxed(&os_next_hint);
+    if (align > page && hint) {
+        char *p = mmap((void *)hint, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED && ((uintptr_t)p & (align - 1)) == 0) {
+            os_note_hint(p, size, align);
+            errno = saved;
+            return p;
+        }
+        if (p != MAP_FAILED) munmap(p, size);   /* the hint was taken: fall back */
+    }
     size_t span = size + align - page;
     char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) { errno = ENOMEM; return NULL; }
@@ -56,6 +76,7 @@ void *ta_os_map_aligned(size_t size, size_t align) {
     size_t before = (size_t)(aligned - p), after = span - before - size;
     if (before) munmap(p, before);
     if (after) munmap(aligned + size, after);
+    if (align > page) os_note_hint(aligned, size, align);
     errno = saved;
     return aligned;
 }
