@@ -48,19 +48,21 @@ TA_EXPORT void ta_free(void *p) {
 
 /* ------------------------------------------------------------------------------------------- */
 
-static void *malloc_slow(size_t n) {
+void *ta_alloc_slow(size_t n, size_t align) {
     ta_init();
     void *p;
-    if (n >= ta_small_limit()) {
-        p = ta_large_alloc(n, TA_ALIGN);
+    if (n >= ta_small_limit() || (align > TA_ALIGN && align >= ta_small_limit() / 4)) {
+        p = ta_large_alloc(n, align);
     } else {
         ta_arena *a = ta_arena_mine();
         if (!a) a = ta_arena_table_assign();
-        p = ta_arena_alloc(a, ta_block_size_for(n), TA_ALIGN);
+        p = ta_arena_alloc(a, ta_block_size_for(n), align);
     }
     ta_track_malloc(p, n, 0);
     return p;
 }
+
+static void *malloc_slow(size_t n) { return ta_alloc_slow(n, TA_ALIGN); }
 
 static void free_slow(void *p, ta_span *sp) {
     if (((uintptr_t)p & (TA_ALIGN - 1)) != 0) ta_fault(TA_FAULT_MISALIGNED_POINTER, p, "free");

@@ -5,27 +5,14 @@
 #include <stdint.h>
 
 #include "tamalloc.h"
-#include "alloc/arena_table.h"
-#include "alloc/init.h"
-#include "alloc/large.h"
-#include "alloc/track.h"
+#include "alloc/api_internal.h"
+#include "alloc/config.h"
 
 static int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
 /* align is a power of two. */
 static void *aligned_impl(size_t align, size_t n) {
-    if (align <= TA_ALIGN) return ta_malloc(n);
-    ta_init();
-    void *p;
-    if (n >= ta_small_limit() || align >= ta_small_limit() / 4) {
-        p = ta_large_alloc(n, align);
-    } else {
-        ta_arena *a = ta_arena_mine();
-        if (!a) a = ta_arena_table_assign();
-        p = ta_arena_alloc(a, ta_block_size_for(n), align);
-    }
-    ta_track_malloc(p, n, 0);
-    return p;
+    return align <= TA_ALIGN ? ta_malloc(n) : ta_alloc_slow(n, align);
 }
 
 TA_EXPORT int ta_posix_memalign(void **out, size_t alignment, size_t size) {

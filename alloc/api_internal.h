@@ -20,4 +20,8 @@ typedef struct ta_ptr_info {
  * (invalid, misaligned, interior, use after free, corrupted) when it is not one. */
 TA_HIDDEN ta_ptr_info ta_ptr_lookup(const void *p, const char *op);
 
+/* Every allocation that is not ta_malloc's fast path: initialises, assigns the thread an arena,
+ * routes large sizes and large alignments (align, a power of two >= TA_ALIGN) to their own mapping. */
+TA_HIDDEN void *ta_alloc_slow(size_t n, size_t align);
+
 #endif
