@@ -144,6 +144,16 @@ def parse_line(stdout):
     return dict(kv.split("=", 1) for kv in lines[0].split()[1:])
 
 
+def checksum_disagrees(seen, checksum, label):
+    """Records which run (label) first gave checksum for a row; the same arguments must give the
+    same checksum under every allocator and level. Returns an error message, or None."""
+    if seen and checksum not in seen:
+        first_sum, first_label = next(iter(seen.items()))
+        return "checksum %s differs from %s's %s" % (checksum, first_label, first_sum)
+    seen.setdefault(checksum, label)
+    return None
+
+
 def run_once(binary, argv, preload, server, timeout, extra_env=None):
     """Runs one workload process; returns (fields or None, error text)."""
     env = dict(os.environ)
@@ -727,14 +737,8 @@ def main():
             rec["rss_kb"] = rss
             rec["p99_us"] = fields.get("p99_us")
             rec["overhead_pct"] = fields.get("overhead_pct")
-            seen = checksums.setdefault((w.key, t), {})
-            if seen and fields["checksum"] not in seen:
-                first = next(iter(seen.items()))
-                err = "checksum %s differs from %s's %s" % (fields["checksum"], first[1],
-                                                            first[0])
-            else:
-                seen.setdefault(fields["checksum"], a)
-                rec["ok"] = 1
+            err = checksum_disagrees(checksums.setdefault((w.key, t), {}), fields["checksum"], a)
+            rec["ok"] = 0 if err else 1
         if rec["ok"]:
             log("[%d/%d] %s t=%d %s rep %d: %s ops/s, %.1f MiB" % (
                 n, total, w.key, t, a, r + 1, fmt_rate(float(rec["ops_per_sec"])),
@@ -775,14 +779,9 @@ def main():
         if fields is not None:
             rec.update({k: fields.get(k) for k in ("ops", "secs", "ops_per_sec", "checksum")})
             rec["rss_kb"] = fields.get("maxrss_kb")
-            seen = cl_sums.setdefault((w.key, scale), {})
-            if seen and fields["checksum"] not in seen:
-                first = next(iter(seen.items()))
-                err = "checksum %s differs from level %s's %s" % (fields["checksum"], first[1],
-                                                                  first[0])
-            else:
-                seen.setdefault(fields["checksum"], lv)
-                rec["ok"] = 1
+            err = checksum_disagrees(cl_sums.setdefault((w.key, scale), {}), fields["checksum"],
+                                     "level %d" % lv)
+            rec["ok"] = 0 if err else 1
         if rec["ok"]:
             log("[%d/%d] check level %d: %s t=1 scale %d rep %d: %s ops/s (%.1f s)" % (
                 n, total, lv, w.key, scale, r + 1, fmt_rate(float(rec["ops_per_sec"])), t_run))
