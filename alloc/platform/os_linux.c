@@ -132,20 +132,26 @@ void ta_os_keep_stderr(void) {
     errno = saved;
 }
 
+/* Writes what it can of buf to fd, advancing *buf and *len; 0 when all of it was written. */
+static int os_write_all(int fd, const char **buf, size_t *len) {
+    while (*len > 0) {
+        ssize_t n = write(fd, *buf, *len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        *buf += n;
+        *len -= (size_t)n;
+    }
+    return 0;
+}
+
 void ta_os_write_stderr(const char *buf, size_t len) {
     int saved = errno;
     struct stat st;
     if (os_stderr_fd != 2 && (fstat(os_stderr_fd, &st) != 0 || st.st_dev != os_stderr_dev || st.st_ino != os_stderr_ino))
         os_stderr_fd = 2;   /* the duplicate was closed, or its number now names another file */
-    while (len > 0) {
-        ssize_t n = write(os_stderr_fd, buf, len);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) continue;
-            if (os_stderr_fd != 2) { os_stderr_fd = 2; continue; }   /* the duplicate went away */
-            break;
-        }
-        buf += n;
-        len -= (size_t)n;
+    if (os_write_all(os_stderr_fd, &buf, &len) != 0 && os_stderr_fd != 2) {
+        os_stderr_fd = 2;   /* the duplicate went away: the rest goes to fd 2 */
+        os_write_all(2, &buf, &len);
     }
     errno = saved;
 }
@@ -210,15 +216,9 @@ int ta_os_open_write(const char *path) {
 }
 
 int ta_os_write_fd(int fd, const void *buf, size_t len) {
-    int saved = errno, rc = 0;
+    int saved = errno;
     const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) { rc = -1; break; }
-        p += n;
-        len -= (size_t)n;
-    }
+    int rc = os_write_all(fd, &p, &len);
     errno = saved;
     return rc;
 }
