@@ -14,7 +14,7 @@ scripts/install-packages.sh
 read -r -a pkgs <<<"$(sed 's/#.*//' bench/packages.txt | tr '\n' ' ')"
 todo=()
 for p in "${pkgs[@]}"; do
-    dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || todo+=("$p")
+    [[ "$(dpkg -s "$p" 2>/dev/null)" == *$'\nStatus: install ok installed'* ]] || todo+=("$p")
 done
 if [ ${#todo[@]} -gt 0 ]; then
     sudo=""

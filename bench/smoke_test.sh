@@ -29,7 +29,9 @@ run() {
 }
 
 # The preload must really load: the dynamic loader lists it.
-if ! LD_TRACE_LOADED_OBJECTS=1 LD_PRELOAD="$TA" "$R/bench/larson" 1 1 | grep -q libtamalloc.so; then
+# (captured first: with pipefail, grep -q quitting early could fail the pipeline through SIGPIPE)
+loaded=$(LD_TRACE_LOADED_OBJECTS=1 LD_PRELOAD="$TA" "$R/bench/larson" 1 1)
+if [[ "$loaded" != *libtamalloc.so* ]]; then
     echo "FAIL: $TA is not loaded by LD_PRELOAD" >&2
     fail=1
 fi

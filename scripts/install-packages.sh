@@ -9,7 +9,7 @@ read -r -a pkgs <<<"$(sed 's/#.*//' "$list" | tr '\n' ' ')"
 todo=()
 for p in "${pkgs[@]}"; do
     if [ "${1:-}" = --all ] ||
-        ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+        ! [[ "$(dpkg -s "$p" 2>/dev/null)" == *$'\nStatus: install ok installed'* ]]; then
         todo+=("$p")
     fi
 done
