@@ -7,6 +7,7 @@
 #include "tamalloc.h"
 #include "alloc/api_internal.h"
 #include "alloc/arena_table.h"
+#include "alloc/diagnose.h"
 #include "alloc/fault.h"
 #include "alloc/init.h"
 #include "alloc/large.h"
@@ -39,7 +40,7 @@ TA_EXPORT void ta_free(void *p) {
     ta_segment *s = (ta_segment *)sp;
     ta_block *b = ta_block_of(p);
     if (TA_UNLIKELY((char *)b < s->start || !ta_block_claim_free(b, b->size)))
-        ta_block_fault(b, s->start, s->end, p, "free");
+        ta_diagnose_fault(b, s->start, s->end, p, "free");
     ta_track_free(p, ta_block_usable(b));
     ta_arena *owner = s->arena;
     if (TA_LIKELY(owner == ta_arena_mine())) ta_arena_free_local(owner, b);
@@ -89,7 +90,7 @@ ta_ptr_info ta_ptr_lookup(const void *p, const char *op) {
     }
     ta_segment *s = (ta_segment *)sp;
     ta_block *b = ta_block_of(p);
-    if ((char *)b < s->start || !ta_block_is(b, TA_STATE_USED)) ta_block_fault(b, s->start, s->end, p, op);
+    if ((char *)b < s->start || !ta_block_is(b, TA_STATE_USED)) ta_diagnose_fault(b, s->start, s->end, p, op);
     info.segment = s;
     info.block = b;
     info.usable = ta_block_usable(b);

@@ -1,5 +1,5 @@
-/* api_heapmap.c - ta_heap_map: every arena's blocks in address order as JSON, and the
- * TAMALLOC_HEAP_MAP file (written at exit, and after SIGUSR2 by the next hooked call; trace.h).
+/* api_heapmap.c - ta_heap_map: every arena's blocks in address order as JSON. A pure writer: the
+ * TAMALLOC_HEAP_MAP file and its SIGUSR2 request are the drop-in's (shim/hooks.c).
  *
  * Never allocates: the JSON is formatted by hand into a 4 KiB stack buffer and written to the
  * stream's file descriptor with write(2) whenever the buffer fills. An arena's blocks are written
@@ -16,17 +16,15 @@
  *
  * base is the address of a segment's first block, offsets are from it, sizes include the 16-byte
  * header; blocks tile [0, size). Direct-mmap large blocks are in "stats" only. */
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "tamalloc.h"
+#include "alloc/api_internal.h"
 #include "alloc/arena_table.h"
 #include "alloc/init.h"
-#include "alloc/options.h"
 #include "alloc/platform/os.h"
 #include "alloc/stats.h"
-#include "alloc/trace.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Output: a stack buffer flushed to a file descriptor.
@@ -156,7 +154,7 @@ static void hm_arena_write(hm_out *o, ta_arena *a, const ta_arena_stats *as, int
     hm_str(o, "}");
 }
 
-static int hm_write_fd(int fd) {
+int ta_heapmap_write_fd(int fd) {
     hm_out o;
     o.fd = fd;
     o.failed = 0;
@@ -189,7 +187,7 @@ static int hm_write_fd(int fd) {
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Public entry point and the TAMALLOC_HEAP_MAP file.
+ * Public entry point.
  * ------------------------------------------------------------------------------------------- */
 
 TA_EXPORT int ta_heap_map(FILE *out) {
@@ -197,33 +195,5 @@ TA_EXPORT int ta_heap_map(FILE *out) {
     int fd = out ? fileno(out) : -1;
     if (fd < 0) return -1;
     if (fflush(out) != 0) return -1;   /* what the caller already wrote comes first */
-    return hm_write_fd(fd);
-}
-
-int ta_heapmap_write_option_file(void) {
-    ta_init();
-    if (!ta_opt.heap_map[0]) return -1;
-    int fd = ta_os_open_write(ta_opt.heap_map);
-    if (fd < 0) {
-        static const char msg[] = "tamalloc: cannot open TAMALLOC_HEAP_MAP file for writing\n";
-        ta_os_write_stderr(msg, sizeof msg - 1);
-        return -1;
-    }
-    int rc = hm_write_fd(fd);
-    ta_os_close(fd);
-    return rc;
-}
-
-static void heapmap_on_sigusr2(int sig) {
-    (void)sig;
-    ta_hooks_request_heap_map();   /* one atomic or: the next hooked call writes the file */
-}
-
-__attribute__((constructor)) static void heapmap_at_load(void) {
-    ta_init();
-    if (ta_opt.heap_map[0]) ta_os_on_signal(SIGUSR2, heapmap_on_sigusr2);
-}
-
-__attribute__((destructor)) static void heapmap_at_exit(void) {
-    if (ta_opt.heap_map[0]) ta_heapmap_write_option_file();
+    return ta_heapmap_write_fd(fd);
 }

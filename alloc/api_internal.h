@@ -24,4 +24,8 @@ TA_HIDDEN ta_ptr_info ta_ptr_lookup(const void *p, const char *op);
  * routes large sizes and large alignments (align, a power of two >= TA_ALIGN) to their own mapping. */
 TA_HIDDEN void *ta_alloc_slow(size_t n, size_t align);
 
+/* Writes the JSON heap map (ta_heap_map's format) to fd with write(2), never allocating. 0, or -1
+ * when a write failed. The drop-in's TAMALLOC_HEAP_MAP file uses it too. */
+TA_HIDDEN int ta_heapmap_write_fd(int fd);
+
 #endif

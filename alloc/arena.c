@@ -21,7 +21,7 @@
 
 #include "alloc/fault.h"
 #include "alloc/options.h"
-#include "alloc/segment_ops.h"
+#include "alloc/segment.h"
 
 void (*ta_arena_full_check)(ta_arena *a);
 
@@ -41,6 +41,30 @@ void ta_arena_init(ta_arena *a, unsigned index) {
     ta_remote_init(&a->remote);
     /* a_threads is left alone: assignment may count a thread in before the arena is initialised */
     ta_atomic_store_release(&a->a_ready, 1);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The segment list: address order, each segment's whole area one free block when linked.
+ * ------------------------------------------------------------------------------------------- */
+
+void ta_arena_link_segment_locked(ta_arena *a, ta_segment *s) {
+    ta_segment *prev = NULL, *at = a->segments;
+    while (at && at < s) { prev = at; at = at->next; }
+    s->prev = prev;
+    s->next = at;
+    if (prev) prev->next = s; else a->segments = s;
+    if (at) at->prev = s;
+    ta_block *b = (ta_block *)s->start;
+    b->size = TA_SEGMENT_DATA_SIZE;
+    ta_fl_insert_locked(&a->fl, b);
+    if (TA_UNLIKELY(a->fl.level >= 2)) ta_fl_poison(s->start + TA_POISON_SKIP, s->end);
+}
+
+void ta_arena_unlink_segment_locked(ta_arena *a, ta_segment *s) {
+    ta_fl_remove_locked(&a->fl, (ta_block *)s->start);
+    if (s->prev) s->prev->next = s->next; else a->segments = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = NULL;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -64,7 +88,7 @@ static void arena_note_free_locked(ta_arena *a, ta_block *m, size_t retain, aren
     a->empty_segments++;
     if (a->empty_segments <= retain) return;
     ta_segment *s = ta_segment_of(m);
-    ta_segment_unlink_locked(&a->segments, &a->fl, s);
+    ta_arena_unlink_segment_locked(a, s);
     a->nsegments--;
     a->empty_segments--;
     s->next = out->head;
@@ -146,7 +170,7 @@ void ta_arena_collect(ta_arena *a) {
         next = s->next;
         ta_block *first = (ta_block *)s->start;
         if (ta_segment_is_free_start(s, first) && ta_segment_is_empty(first)) {
-            ta_segment_unlink_locked(&a->segments, &a->fl, s);
+            ta_arena_unlink_segment_locked(a, s);
             a->nsegments--;
             a->empty_segments--;
             s->next = out.head;
@@ -174,7 +198,7 @@ static TA_NOINLINE void *arena_alloc_grow_slow(ta_arena *a, size_t bsize, size_t
     ta_segment *s = ta_segment_map(a);
     if (!s) { errno = ENOMEM; return NULL; }
     ta_lock_acquire(&a->lock);
-    ta_segment_link_locked(&a->segments, &a->fl, s);
+    ta_arena_link_segment_locked(a, s);
     a->nsegments++;
     a->empty_segments++;
     size_t front = 0;

@@ -51,6 +51,12 @@ TA_HIDDEN void ta_arena_collect(ta_arena *a);
 /* Drains every queued remote free (used by thread exit and ownerless pushes). */
 TA_HIDDEN void ta_arena_drain_all(ta_arena *a);
 
+/* Adds mapped segment s (owned by a) to a's address-ordered segment list and its whole block area
+ * to the free list; unlinking removes an empty segment (its one free block) from both. The caller
+ * maps before and unmaps after, with the lock released, and keeps nsegments/empty_segments. */
+TA_HIDDEN void ta_arena_link_segment_locked(ta_arena *a, ta_segment *s) TA_REQUIRES(a->lock);
+TA_HIDDEN void ta_arena_unlink_segment_locked(ta_arena *a, ta_segment *s) TA_REQUIRES(a->lock);
+
 /* Heap walk over the arena's blocks in address order (locks the arena). */
 typedef int (*ta_arena_visit_fn)(ta_arena *a, ta_block *b, int is_free, int is_rover, void *ctx);
 TA_HIDDEN int ta_arena_walk(ta_arena *a, ta_arena_visit_fn fn, void *ctx);

@@ -98,9 +98,4 @@ static TA_ALWAYS_INLINE void *ta_link_decode(const void *slot, uintptr_t word) {
     return (void *)(word ^ ta_link_secret ^ ((uintptr_t)slot >> 3));
 }
 
-/* Names the fault for a free (or realloc/usable-size, per `op`) of block b whose claim failed:
- * double free, use after free, interior pointer or corrupted header. Does not return. */
-TA_HIDDEN TA_COLD TA_NOINLINE void ta_block_fault(ta_block *b, const char *data_start, const char *data_end,
-                                                  const void *user, const char *op);
-
 #endif

@@ -4,7 +4,8 @@
 #include "alloc/check.h"
 
 #include "alloc/fault.h"
-#include "alloc/segment_ops.h"
+#include "alloc/freelist.h"
+#include "alloc/segment.h"
 
 static const char *const check_names[TA_CHECK_CODE_COUNT_] = {
     [TA_CHECK_OK] = "ok",

@@ -28,6 +28,11 @@
 #define TA_RETAIN_SEGMENTS  1u     /* fully free segments an arena keeps mapped */
 #define TA_DRAIN_BATCH      256u   /* remote frees drained per allocation or free */
 
+/* TAMALLOC_CHECK=2 keeps every free byte past a free block's header and two links filled with
+ * this value and verifies it when the bytes are handed out again. */
+#define TA_POISON_BYTE      0xdb
+#define TA_POISON_SKIP      (TA_HDR + 2 * sizeof(uintptr_t))   /* unpoisoned head of a free block */
+
 _Static_assert((TA_ALIGN & (TA_ALIGN - 1)) == 0, "alignment is a power of two");
 _Static_assert(TA_HDR % TA_ALIGN == 0, "header keeps user pointers aligned");
 _Static_assert(TA_MIN_BLOCK >= TA_HDR + 2 * sizeof(void *), "a free block holds its two links");

@@ -33,10 +33,6 @@ typedef struct ta_freelist {
                            verifies them when the bytes are handed out again */
 } ta_freelist;
 
-#define TA_POISON_BYTE 0xdb
-/* Bytes at the start of a free block that are not poisoned: header and the two links. */
-#define TA_POISON_SKIP (TA_HDR + 2 * sizeof(uintptr_t))
-
 TA_HIDDEN void ta_fl_init(ta_freelist *fl, int level);
 /* Level 2: poisons [from, to) (a new segment's area, or bytes being freed). */
 TA_HIDDEN void ta_fl_poison(void *from, void *to);

@@ -1,7 +1,6 @@
-/* segment.c - mapping, registering, ordering and releasing an arena's segments.
- * Mapping and unmapping happen outside the arena lock; linking into the arena's address-ordered
- * segment list and free list happen under it. */
-#include "alloc/segment_ops.h"
+/* segment.c - mapping and registering a segment, and unregistering and unmapping it. Both run with
+ * no arena lock held (linking into an arena's lists is arena.c's). */
+#include "alloc/segment.h"
 
 #include <errno.h>
 
@@ -22,26 +21,6 @@ ta_segment *ta_segment_map(struct ta_arena *owner) {
         return NULL;
     }
     return s;
-}
-
-void ta_segment_link_locked(ta_segment **list, ta_freelist *fl, ta_segment *s) {
-    ta_segment *prev = NULL, *at = *list;
-    while (at && at < s) { prev = at; at = at->next; }
-    s->prev = prev;
-    s->next = at;
-    if (prev) prev->next = s; else *list = s;
-    if (at) at->prev = s;
-    ta_block *b = (ta_block *)s->start;
-    b->size = TA_SEGMENT_DATA_SIZE;
-    ta_fl_insert_locked(fl, b);
-    if (TA_UNLIKELY(fl->level >= 2)) ta_fl_poison(s->start + TA_POISON_SKIP, s->end);
-}
-
-void ta_segment_unlink_locked(ta_segment **list, ta_freelist *fl, ta_segment *s) {
-    ta_fl_remove_locked(fl, (ta_block *)s->start);
-    if (s->prev) s->prev->next = s->next; else *list = s->next;
-    if (s->next) s->next->prev = s->prev;
-    s->next = s->prev = NULL;
 }
 
 void ta_segment_unmap(ta_segment *s) {

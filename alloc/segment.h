@@ -11,8 +11,9 @@
  * Invariants: the blocks of [start, end) tile it (each next block at b + b->size, the last ending
  *   at end); free_starts has exactly the start granules of the free blocks; arena and kind never
  *   change while the segment is mapped; next/prev order an arena's segments by address.
- * The struct and its navigation live here (layer 2, used by the free list); mapping, registering
- * and releasing are in segment.c (layer 3). */
+ * The struct, its navigation, and mapping/registering/unmapping (segment.c) live here. Linking a
+ * segment into an arena's segment list and free list is the arena's (arena.c): the caller sequences
+ * map -> (lock) link ... unlink (unlock) -> unmap, so no system call runs under an arena lock. */
 #ifndef TA_SEGMENT_H
 #define TA_SEGMENT_H
 
@@ -53,5 +54,14 @@ static TA_ALWAYS_INLINE ta_block *ta_segment_block_at(ta_segment *s, int64_t gra
 static TA_ALWAYS_INLINE int ta_segment_is_free_start(ta_segment *s, const void *b) {
     return ta_bitmap_test(&s->free_starts, ta_segment_granule(b));
 }
+/* Is this free block a whole segment's block area? */
+static TA_ALWAYS_INLINE int ta_segment_is_empty(const ta_block *free_block) {
+    return free_block->size == TA_SEGMENT_DATA_SIZE;
+}
+
+/* A new registered segment owned by owner, not yet linked; NULL (errno ENOMEM) on failure. */
+TA_HIDDEN ta_segment *ta_segment_map(struct ta_arena *owner);
+/* Unregisters and unmaps an unlinked segment. */
+TA_HIDDEN void ta_segment_unmap(ta_segment *s);
 
 #endif

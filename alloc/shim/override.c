@@ -20,9 +20,9 @@
 #include "tamalloc.h"
 #include "alloc/platform/compiler.h"
 #include "alloc/platform/os.h"
-#include "alloc/trace.h"
+#include "alloc/shim/hooks.h"
 
-/* TAMALLOC_TRACE and the SIGUSR2 heap map (trace.h): one relaxed load of ta_hooks per call; when it
+/* TAMALLOC_TRACE and the SIGUSR2 heap map (hooks.h): one relaxed load of ta_hooks per call; when it
  * is non-zero (first call, tracing, a pending heap map) the call goes to its ta_hooked_* twin. */
 #define TA_HOOKED(hooked, plain) (TA_UNLIKELY(ta_hooks_active()) ? (hooked) : (plain))
 

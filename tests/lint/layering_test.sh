@@ -2,43 +2,67 @@
 # layering_test.sh - the include rules of alloc/ (STYLE.md §C1.6, §C2, §C8), checked mechanically:
 #   1. only alloc/platform/ includes the OS headers (<sys/mman.h>, <pthread.h>, <stdatomic.h>,
 #      <unistd.h>, <sys/syscall.h>, <sched.h>);
-#   2. every alloc/ header (and source) includes alloc/ headers of its own layer or lower only,
-#      per the table below; a header missing from the table is itself an error;
-#   3. only alloc/shim/ defines the C library's allocation names (malloc(, free(, ...).
+#   2. every alloc/ file includes only its own module's header and headers of strictly lower rank,
+#      per the table below (an include between equal ranks is an error); a file missing from the
+#      table is itself an error;
+#   3. only alloc/shim/ defines the C library's allocation names (malloc(, free(, ...);
+#   4. the include graph between modules has no cycle.
 # Each violation is printed as file:line: reason. The script first runs itself on a small tree of
 # planted violations and fails unless it reports every one of them (so it cannot pass vacuously).
 set -u
 
-# ---- the layer table ---------------------------------------------------------------------------
-# L0 platform/*. L1 config assert fault options (track). L2 block bitmap segment freelist remote and
-# segmap: segmap.h is listed at L2, not L3 as in STYLE.md §C2, because segment.h (L2) includes it
-# for ta_span; segmap.h itself includes only config.h and platform/ headers, so L2 is consistent.
-# L3 segment_ops large. L4 arena arena_table. L5 check stats init. L6 api_internal.
-# tamalloc.h (the public contract, which includes no alloc/ header) counts as L1: any layer above
-# the platform may use its types (stats.h does), the platform may not.
-header_layer() {
+# ---- the rank table ----------------------------------------------------------------------------
+# A module is a header and the source that implements it (x.h + x.c; platform/os.h + os_linux.c).
+# Every module has a rank; a file includes its own module's header and headers of strictly lower
+# rank only, so an include between two modules of equal rank is an error just as an include of a
+# higher one is, and the module graph cannot have a cycle (checked on its own below as well).
+# Layers (STYLE.md §C2) are the tens: L0 platform, L1 config/fault/options/assert/track, L2 the
+# heap structures in a strict order (block < bitmap, segmap < segment < freelist, remote <
+# diagnose), L3 large, L4 arena < arena_table, L5 the cache, check, stats < init, L6 the API, L7 the
+# drop-in shim (trace < hooks < override). tamalloc.h (the public contract, which includes no
+# alloc/ header) ranks with config.h: any layer above the platform may use its types.
+header_rank() {
     case "$1" in
-        platform/*.h) echo 0 ;;
-        tamalloc.h | include/tamalloc.h) echo 1 ;;
-        config.h | assert.h | fault.h | options.h | track.h) echo 1 ;;
-        block.h | bitmap.h | segment.h | freelist.h | remote.h | segmap.h) echo 2 ;;
-        segment_ops.h | large.h) echo 3 ;;
-        arena.h | arena_table.h) echo 4 ;;
-        check.h | stats.h | init.h) echo 5 ;;
-        api_internal.h | trace.h) echo 6 ;;
+        platform/compiler.h) echo 0 ;;
+        platform/atomic.h) echo 1 ;;
+        platform/os.h | platform/lock.h | platform/tls.h) echo 2 ;;
+        config.h | tamalloc.h | include/tamalloc.h | track.h) echo 10 ;;
+        fault.h | options.h) echo 11 ;;
+        assert.h) echo 12 ;;
+        block.h) echo 20 ;;
+        bitmap.h | segmap.h) echo 21 ;;
+        segment.h) echo 22 ;;
+        freelist.h | remote.h) echo 23 ;;
+        diagnose.h) echo 24 ;;
+        large.h) echo 30 ;;
+        arena.h) echo 40 ;;
+        arena_table.h) echo 41 ;;
+        cache.h) echo 50 ;;
+        check.h | stats.h) echo 51 ;;
+        init.h) echo 52 ;;
+        api_internal.h) echo 60 ;;
+        shim/trace.h) echo 70 ;;
+        shim/hooks.h) echo 71 ;;
         *) echo "" ;;
     esac
 }
 
-# A source file's layer: that of its own header, with the exceptions spelled out.
-source_layer() {
+# A source file's module header ("" when it has none: its rank is given directly).
+source_module() {
     case "$1" in
-        platform/*.c) echo 0 ;;
-        shim/*.c) echo 7 ;;
-        api*.c) echo 6 ;;
-        segment.c) echo 3 ;;   # implements segment_ops.h
-        *.c) header_layer "${1%.c}.h" ;;
-        *) echo "" ;;
+        platform/os_linux.c) echo platform/os.h ;;
+        api*.c | shim/override.c) echo "" ;;
+        *.c) echo "${1%.c}.h" ;;
+    esac
+}
+
+# A file's rank: its module header's; api*.c and shim/override.c rank above what they include.
+file_rank() {
+    case "$1" in
+        *.h) header_rank "$1" ;;
+        api*.c) echo 61 ;;
+        shim/override.c) echo 72 ;;
+        *.c) header_rank "$(source_module "$1")" ;;
     esac
 }
 
@@ -47,15 +71,15 @@ LIBC_NAMES='malloc|free|calloc|realloc|reallocarray|posix_memalign|aligned_alloc
 
 # lint ROOT: ROOT is an alloc/ directory. Prints violations; returns 1 if there were any.
 lint() {
-    local root="$1" bad=0 rel file line text layer inc inc_layer
+    local root="$1" bad=0 rel file line text rank own inc inc_rank edges
+    edges="$(mktemp)"
     while IFS= read -r file; do
         rel="${file#"$root"/}"
-        case "$rel" in
-            *.h) layer="$(header_layer "$rel")" ;;
-            *) layer="$(source_layer "$rel")" ;;
-        esac
-        if [ -z "$layer" ]; then
-            echo "alloc/$rel:1: not in the layer table of tests/lint/layering_test.sh (add it with its layer)"
+        rank="$(file_rank "$rel")"
+        own=""
+        case "$rel" in *.c) own="$(source_module "$rel")" ;; *) own="$rel" ;; esac
+        if [ -z "$rank" ]; then
+            echo "alloc/$rel:1: not in the rank table of tests/lint/layering_test.sh (add it with its rank)"
             bad=1
         fi
         # Rule 1: OS headers only in platform/.
@@ -65,21 +89,26 @@ lint() {
                 bad=1
             done < <(grep -nE "^[[:space:]]*#[[:space:]]*include[[:space:]]*<($OS_HEADERS)>" "$file")
         fi
-        # Rule 2: alloc/ includes go to the same layer or lower.
-        if [ -n "$layer" ]; then
-            while IFS=: read -r line text; do
-                inc="$(sed -E 's/.*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/' <<<"$text")"
-                inc="${inc#alloc/}"
-                inc_layer="$(header_layer "$inc")"
-                if [ -z "$inc_layer" ]; then
-                    echo "alloc/$rel:$line: includes \"$inc\", which is not in the layer table"
-                    bad=1
-                elif [ "$inc_layer" -gt "$layer" ]; then
-                    echo "alloc/$rel:$line: layer $layer file includes higher layer $inc_layer: $text"
-                    bad=1
-                fi
-            done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file")
-        fi
+        # Rule 2: alloc/ includes go to the file's own module header or to a strictly lower rank.
+        while IFS=: read -r line text; do
+            inc="$(sed -E 's/.*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/' <<<"$text")"
+            inc="${inc#alloc/}"
+            case "$inc" in include/tamalloc.h) inc=tamalloc.h ;; esac
+            [ "$inc" = "$own" ] && continue
+            echo "${own:-$rel} $inc" >>"$edges"
+            [ -n "$rank" ] || continue
+            inc_rank="$(header_rank "$inc")"
+            if [ -z "$inc_rank" ]; then
+                echo "alloc/$rel:$line: includes \"$inc\", which is not in the rank table"
+                bad=1
+            elif [ "$inc_rank" -gt "$rank" ]; then
+                echo "alloc/$rel:$line: rank $rank file includes higher rank $inc_rank: $text"
+                bad=1
+            elif [ "$inc_rank" -eq "$rank" ]; then
+                echo "alloc/$rel:$line: rank $rank file includes another module of equal rank: $text"
+                bad=1
+            fi
+        done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$file")
         # Rule 3: libc allocation names are defined only in shim/. A definition starts at column 0
         # with its return type (or the name itself) and does not end in ';', unless it is an alias.
         if [ "${rel#shim/}" = "$rel" ]; then
@@ -91,6 +120,14 @@ lint() {
             done < <(grep -nE "^([A-Za-z_][A-Za-z0-9_ ()\"]*[ *])?($LIBC_NAMES)[[:space:]]*\(" "$file")
         fi
     done < <(find -L "$root" -type f \( -name '*.c' -o -name '*.h' \) | LC_ALL=C sort)
+    # Rule 4: the module include graph has no cycle (tsort names the modules of one).
+    local loop
+    loop="$(tsort "$edges" 2>&1 >/dev/null | grep -v 'input contains a loop' | sed 's/^tsort: //' | tr '\n' ' ')"
+    if [ -n "$loop" ]; then
+        echo "alloc: include cycle among modules: $loop"
+        bad=1
+    fi
+    rm -f "$edges"
     return $bad
 }
 
@@ -110,26 +147,46 @@ selftest() {
     printf 'void free(void *p)\n{\n}\nvoid *calloc(size_t, size_t) __attribute__((alias("x")));\n' >"$t/alloc/options.c"
     printf '  p = malloc(3);\nvoid *realloc(void *, size_t);\n' >"$t/alloc/fault.c"   # a call and a declaration: fine
     printf '#include <unistd.h>\nvoid *malloc(size_t n) { return 0; }\n' >"$t/alloc/shim/override.c"
+    printf '#include "alloc/remote.h"\n' >"$t/alloc/freelist.h"                          # equal rank (23)
+    printf '#include "alloc/freelist.h"\n' >"$t/alloc/remote.h"                          # ... and a cycle
+    printf '#include "alloc/stats.h"\n' >"$t/alloc/check.c"                              # equal rank (51)
     out="$(lint "$t/alloc")"
     local want=(
-        "alloc/platform/atomic.h:1: layer 0 file includes higher layer 1"
+        "alloc/platform/atomic.h:1: rank 1 file includes higher rank 10"
         "alloc/block.h:1: includes an OS header"
-        "alloc/block.h:2: layer 2 file includes higher layer 4"
-        "alloc/check.h:1: includes \"secret.h\", which is not in the layer table"
-        "alloc/mystery.h:1: not in the layer table"
+        "alloc/block.h:2: rank 20 file includes higher rank 40"
+        "alloc/check.h:1: includes \"secret.h\", which is not in the rank table"
+        "alloc/mystery.h:1: not in the rank table"
         "alloc/block.c:2: defines a C library allocation function"
         "alloc/options.c:1: defines a C library allocation function"
         "alloc/options.c:4: defines a C library allocation function"
         "alloc/shim/override.c:1: includes an OS header"
+        "alloc/freelist.h:1: rank 23 file includes another module of equal rank"
+        "alloc/remote.h:1: rank 23 file includes another module of equal rank"
+        "alloc/check.c:1: rank 51 file includes another module of equal rank"
+        "alloc: include cycle among modules: "
     )
     local ok=1 w
     for w in "${want[@]}"; do
         if ! grep -qF "$w" <<<"$out"; then echo "self-test: violation not reported: $w"; ok=0; fi
     done
+    # the cycle report names both modules of the planted cycle, and only them
+    if ! grep -E '^alloc: include cycle' <<<"$out" | grep -q 'freelist.h' ||
+        ! grep -E '^alloc: include cycle' <<<"$out" | grep -q 'remote.h'; then
+        echo "self-test: the planted freelist.h <-> remote.h cycle is not named"; ok=0
+    fi
     local n_out n_want=${#want[@]}
     n_out="$(grep -c . <<<"$out")"
     if [ "$n_out" -ne "$n_want" ]; then
         echo "self-test: expected $n_want reports, got $n_out:"; echo "$out"; ok=0
+    fi
+    # A cycle alone (modules outside the rank table, so no rank report) is still reported.
+    rm -rf "$t"; t="$(mktemp -d)"; mkdir -p "$t/alloc"
+    printf '#include "alloc/b_mod.h"\n' >"$t/alloc/a_mod.h"
+    printf '#include "alloc/a_mod.h"\n' >"$t/alloc/b_mod.h"
+    out="$(lint "$t/alloc")"
+    if ! grep -q '^alloc: include cycle among modules: .*a_mod.h' <<<"$out"; then
+        echo "self-test: a cycle between two unranked modules was not reported:"; echo "$out"; ok=0
     fi
     rm -rf "$t"
     [ "$ok" = 1 ]
@@ -155,7 +212,7 @@ if [ "$nfiles" -lt 20 ]; then
     exit 1
 fi
 if lint "$ROOT"; then
-    echo "PASS: $nfiles alloc/ files follow the layering rules"
+    echo "PASS: $nfiles alloc/ files follow the rank and layering rules; no include cycle"
     exit 0
 fi
 echo "FAIL: alloc/ breaks the layering rules (see above)"

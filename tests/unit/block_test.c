@@ -1,5 +1,5 @@
 /* block_test.c - the block header: keyed tags, state bits, the USED -> QUEUED claim, block sizes,
- * safe-linked words, and the fault ta_block_fault names for a header whose claim failed. */
+ * safe-linked words, and the fault ta_diagnose_fault names for a header whose claim failed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alloc/block.h"
+#include "alloc/diagnose.h"
 #include "alloc/fault.h"
 #include "tests/unit/unit_support.h"
 
@@ -166,7 +167,7 @@ static void test_safe_link_flipped_bit_decodes_elsewhere(void **state) {
     assert_ptr_not_equal(ta_link_decode(&slot[2], w), target);
 }
 
-/* ta_block_fault names the misuse from the header it finds. */
+/* ta_diagnose_fault names the misuse from the header it finds. */
 static void test_block_fault_names_the_misuse(void **state) {
     (void)state;
     char *start = (char *)arena_buf + 2048, *end = start + 512;
@@ -175,35 +176,35 @@ static void test_block_fault_names_the_misuse(void **state) {
     ta_block_set(b, 448, TA_STATE_USED);
 
     ta_block_set(b, 448, TA_STATE_FREE);
-    EXPECT_FAULT(ta_block_fault(b, start, end, ta_block_user(b), "free"));
+    EXPECT_FAULT(ta_diagnose_fault(b, start, end, ta_block_user(b), "free"));
     assert_int_equal(the_trap.fault, TA_FAULT_DOUBLE_FREE);
     assert_ptr_equal(the_trap.addr, ta_block_user(b));
 
     ta_block_set(b, 448, TA_STATE_QUEUED);
-    EXPECT_FAULT(ta_block_fault(b, start, end, ta_block_user(b), "realloc"));
+    EXPECT_FAULT(ta_diagnose_fault(b, start, end, ta_block_user(b), "realloc"));
     assert_int_equal(the_trap.fault, TA_FAULT_USE_AFTER_FREE);
 
     ta_atomic_store_relaxed(&b->a_tag, ta_block_tag(b, 0, TA_STATE_MERGED));
-    EXPECT_FAULT(ta_block_fault(b, start, end, ta_block_user(b), "free"));
+    EXPECT_FAULT(ta_diagnose_fault(b, start, end, ta_block_user(b), "free"));
     assert_int_equal(the_trap.fault, TA_FAULT_DOUBLE_FREE);
 
     /* A pointer into the middle of a live block: the header found there is user data. */
     ta_block_set(b, 448, TA_STATE_USED);
     char *inner = (char *)ta_block_user(b) + 64;
     memset(inner - 16, 0xab, 16);
-    EXPECT_FAULT(ta_block_fault(ta_block_of(inner), start, end, inner, "free"));
+    EXPECT_FAULT(ta_diagnose_fault(ta_block_of(inner), start, end, inner, "free"));
     assert_int_equal(the_trap.fault, TA_FAULT_INTERIOR_POINTER);
     assert_ptr_equal(the_trap.addr, inner);
 
     /* A header with a forged tag. */
     ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ ((uint64_t)1 << 40));
-    EXPECT_FAULT(ta_block_fault(b, start, end, ta_block_user(b), "free"));
+    EXPECT_FAULT(ta_diagnose_fault(b, start, end, ta_block_user(b), "free"));
     assert_int_equal(the_trap.fault, TA_FAULT_CORRUPT_HEADER);
     assert_non_null(strstr(the_trap.msg, "tag does not verify"));
 
     /* A valid tag with a state that is not freeable (LARGE inside a segment). */
     ta_block_set(b, 448, TA_STATE_LARGE);
-    EXPECT_FAULT(ta_block_fault(b, start, end, ta_block_user(b), "free"));
+    EXPECT_FAULT(ta_diagnose_fault(b, start, end, ta_block_user(b), "free"));
     assert_int_equal(the_trap.fault, TA_FAULT_CORRUPT_HEADER);
 }
 

@@ -13,15 +13,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alloc/arena.h"
 #include "alloc/block.h"
 #include "alloc/freelist.h"
 #include "alloc/segment.h"
-#include "alloc/segment_ops.h"
 #include "tests/testlib/rng.h"
 #include "tests/unit/unit_support.h"
 
-static ta_freelist fl;
-static ta_segment *segs;           /* address-ordered segment list, as an arena keeps it */
+/* A zeroed arena holds the free list and the segment list; only arena.c's segment linking is used
+ * on it (the list functions under test take the free list alone). */
+static ta_arena the_arena;
+#define fl (the_arena.fl)
+#define segs (the_arena.segments)  /* address-ordered segment list, as an arena keeps it */
 static char dummy_owner;           /* stands in for the owning arena */
 #define OWNER ((struct ta_arena *)&dummy_owner)
 
@@ -29,7 +32,7 @@ static int setup(void **state) {
     (void)state;
     ta_fl_init(&fl, 1);   /* TAMALLOC_CHECK's default level: neighbour headers verified on free */
     segs = NULL;
-    ta_segment_link_locked(&segs, &fl, fake_segment_new(OWNER));
+    ta_arena_link_segment_locked(&the_arena, fake_segment_new(OWNER));
     return 0;
 }
 
@@ -626,8 +629,8 @@ static void test_address_order_across_segments(void **state) {
     ta_segment *s[3] = {segs, fake_segment_new(OWNER), fake_segment_new(OWNER)};
     /* Link the two new ones highest address first, so linking must sort. */
     if (s[1] < s[2]) { ta_segment *t = s[1]; s[1] = s[2]; s[2] = t; }
-    ta_segment_link_locked(&segs, &fl, s[1]);
-    ta_segment_link_locked(&segs, &fl, s[2]);
+    ta_arena_link_segment_locked(&the_arena, s[1]);
+    ta_arena_link_segment_locked(&the_arena, s[2]);
     for (int i = 0; i < 3; i++)   /* sort by address */
         for (int j = i + 1; j < 3; j++)
             if (s[j] < s[i]) { ta_segment *t = s[i]; s[i] = s[j]; s[j] = t; }
@@ -682,7 +685,7 @@ static void test_address_order_across_segments(void **state) {
     check_all();
 
     /* Unlinking the middle segment leaves the others linked in order. */
-    ta_segment_unlink_locked(&segs, &fl, s[1]);
+    ta_arena_unlink_segment_locked(&the_arena, s[1]);
     fake_segment_free(s[1]);
     assert_list(2, f[0], f[2]);
     assert_ptr_equal(ta_fl_next(f[0]), f[2]);

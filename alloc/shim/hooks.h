@@ -1,0 +1,37 @@
+/* shim/hooks.h - the drop-in's tooling dispatch: TAMALLOC_TRACE recording (trace.h) and the
+ * TAMALLOC_HEAP_MAP file, written at exit and, after a SIGUSR2, by the next allocation call.
+ *
+ * The C library names test one word, ta_hooks, on every call: zero (the common case, after the
+ * first call) costs one relaxed load and a not-taken branch; non-zero sends the call to its
+ * ta_hooked_* twin here, which services a pending heap-map request, calls the ta_* function and
+ * records it. Linked only into tamalloc_override and libtamalloc.so: a program that uses only the
+ * ta_* API gets neither the constructor nor the SIGUSR2 handler of this file. */
+#ifndef TA_SHIM_HOOKS_H
+#define TA_SHIM_HOOKS_H
+
+#include <stddef.h>
+
+#include "alloc/platform/atomic.h"
+#include "alloc/platform/compiler.h"
+
+enum {
+    TA_HOOK_TRACE = 1,       /* TAMALLOC_TRACE is recording */
+    TA_HOOK_HEAP_MAP = 2,    /* SIGUSR2 asked for a heap map */
+    TA_HOOK_UNDECIDED = 4,   /* the first call has not read the options yet */
+};
+extern ta_atomic_int ta_hooks TA_HIDDEN;
+
+static TA_ALWAYS_INLINE int ta_hooks_active(void) { return ta_atomic_load_relaxed(&ta_hooks) != 0; }
+
+/* The C library names' work when ta_hooks is non-zero. */
+TA_HIDDEN void *ta_hooked_malloc(size_t size);
+TA_HIDDEN void ta_hooked_free(void *p);
+TA_HIDDEN void *ta_hooked_calloc(size_t n, size_t size);
+TA_HIDDEN void *ta_hooked_realloc(void *p, size_t size);
+TA_HIDDEN void *ta_hooked_reallocarray(void *p, size_t n, size_t size);
+TA_HIDDEN int ta_hooked_posix_memalign(void **out, size_t alignment, size_t size);
+TA_HIDDEN void *ta_hooked_aligned_alloc(size_t alignment, size_t size);
+/* memalign, valloc and pvalloc (the shim computes the page alignment and size of the last two). */
+TA_HIDDEN void *ta_hooked_memalign(size_t alignment, size_t size);
+
+#endif
