@@ -5,11 +5,20 @@ Called by bench/run.sh (which installs the Debian packages first). Builds the wo
 //alloc:libtamalloc.so with --config=opt, runs every (workload, thread count) with the allocators
 interleaved (A B C D E, A B C D E, ...) for several repetitions, checks every result line (ok=1,
 same checksum under every allocator), and writes results.md, raw.csv, summary.json and gnuplot
-charts into the output folder, whose path it prints at the end.
+charts into the output folder, whose path it prints at the end. Every ratio the report prints
+(tamalloc / glibc, tamalloc / best peer, check level / level 1) is computed once, from the unrounded
+medians, and stored in summary.json ("ratios", "check_levels"), so whatever prints it later prints
+the same value.
 
 It also measures the cost of tamalloc's check levels (TAMALLOC_CHECK=0, 1, 2: the same .so, only
 the environment differs) on a few workloads at one thread, interleaved the same way; those runs go
 to check_levels.csv and their own section of results.md, never into the tamalloc-vs-peers tables.
+
+With --readme README.md it also writes the README's benchmark block (the throughput-ratio table and
+one paragraph of measured figures, between the lines <!-- bench:begin --> and <!-- bench:end -->)
+from the run's summary.json. With --readme README.md --from DIR it runs nothing and writes that
+block from DIR/summary.json (DIR = docs/bench for the committed report);
+//tests/lint:bench_readme_test fails when the README's block differs from that.
 
 Only Debian's python3 standard library is used.
 """
@@ -25,6 +34,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -407,6 +417,12 @@ def summarize_check_levels(raw):
     return out
 
 
+def check_level_callgrind_ratios(cg):
+    """{size: {level: instructions / level 1's}} of the check-level callgrind counts."""
+    return {size: {lv: v / row[1] for lv, v in row.items() if row.get(1)}
+            for size, row in cg.items()}
+
+
 def check_level_section(L, cl, workloads):
     """Appends the "Cost of the check levels" section to the report lines L."""
     L.append("## Cost of the check levels (TAMALLOC_CHECK)")
@@ -486,14 +502,14 @@ def check_level_section(L, cl, workloads):
         L.append("| level | %dk pairs | / level 1 | %dk pairs | / level 1 |"
                  % (cl["callgrind_pairs"]["small"], cl["callgrind_pairs"]["normal"]))
         L.append("|---|---|---|---|---|")
+        cgr = cl.get("callgrind_ratio") or {}
         for lv in CHECK_LEVELS:
             cells = []
             for size in ("small", "normal"):
                 v = cg.get(size, {}).get(lv)
-                b = cg.get(size, {}).get(1)
+                r = cgr.get(size, {}).get(lv)
                 cells.append("—" if v is None else "%.0f" % v)
-                cells.append("—" if v is None or not b else
-                             "%.0f" % (v / b) if v / b >= 100 else fmt_ratio(v / b))
+                cells.append("—" if r is None else "%.0f" % r if r >= 100 else fmt_ratio(r))
             L.append("| %d | %s |" % (lv, " | ".join(cells)))
         L.append("")
 
@@ -503,7 +519,8 @@ def check_level_section(L, cl, workloads):
 
 
 def ratio_cells(summary_row, allocators, key, higher_better):
-    """(tamalloc/glibc, tamalloc/best peer, best peer name) for one row and metric."""
+    """(tamalloc/glibc, tamalloc/best peer, best peer name) for one row and metric. The best peer
+    is the best of every other allocator in the row, glibc included."""
     ta = summary_row.get("tamalloc", {}).get(key)
     if ta is None:
         return None, None, None
@@ -516,8 +533,66 @@ def ratio_cells(summary_row, allocators, key, higher_better):
     return (ta / g if g else None), (ta / best[0] if best[0] else None), best[1]
 
 
+# (summary key, higher is better) of the metrics whose tables carry tamalloc's ratio columns.
+RATIO_METRICS = [("ops_med", True), ("rss_med", False), ("p99_med", False)]
+
+
+def compute_ratios(summary, allocators, callgrind):
+    """tamalloc / glibc and tamalloc / best peer of every table row and of the callgrind counts:
+    {metric: {workload: {threads: {"glibc", "best_peer", "best_peer_name"}}}, "callgrind": {...}};
+    a row where tamalloc has no value is left out."""
+    out = {}
+    if "tamalloc" not in allocators:
+        return out
+
+    def cell(row, key, higher_better):
+        rg, rb, best = ratio_cells(row, allocators, key, higher_better)
+        return {"glibc": rg, "best_peer": rb, "best_peer_name": best}
+
+    for key, higher_better in RATIO_METRICS:
+        out[key] = {}
+        for wk, rows in summary.items():
+            for t, row in rows.items():
+                if row.get("tamalloc", {}).get(key) is not None:
+                    out[key].setdefault(wk, {})[t] = cell(row, key, higher_better)
+    if callgrind.get("tamalloc") is not None:
+        out["callgrind"] = cell({a: {"v": callgrind.get(a)} for a in allocators}, "v", False)
+    return out
+
+
+def load_summary(path):
+    """summary.json as the runner wrote it, with the thread counts and check levels (JSON object
+    keys, so strings in the file) turned back into ints. A file from before the runner stored its
+    ratios gets them computed here, from its unrounded medians, as the runner now does."""
+    with open(path) as f:
+        data = json.load(f)
+
+    def intkeys(d):
+        return {int(k): v for k, v in d.items()}
+
+    data["summary"] = {wk: intkeys(rows) for wk, rows in data["summary"].items()}
+    if "ratios" not in data:
+        data["ratios"] = compute_ratios(data["summary"], list(data["meta"]["allocators"]),
+                                        data.get("callgrind") or {})
+    ratios = data["ratios"]
+    for key, _ in RATIO_METRICS:
+        ratios[key] = {wk: intkeys(rows) for wk, rows in ratios.get(key, {}).items()}
+    cl = data.get("check_levels")
+    if cl:
+        for rows in cl.get("runs", {}).values():
+            for row in rows.values():
+                row["levels"] = intkeys(row["levels"])
+                row["ratio"] = intkeys(row["ratio"])
+        cl["callgrind"] = {size: intkeys(v) for size, v in (cl.get("callgrind") or {}).items()}
+        if "callgrind_ratio" not in cl:
+            cl["callgrind_ratio"] = check_level_callgrind_ratios(cl["callgrind"])
+        cl["callgrind_ratio"] = {size: intkeys(v) for size, v in cl["callgrind_ratio"].items()}
+    return data
+
+
 def write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads, failures,
-                 check_levels=None):
+                 check_levels=None, ratios=None):
+    ratios = ratios or {}
     L = []
     L.append("# tamalloc benchmark results")
     L.append("")
@@ -567,9 +642,10 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
                         cells.append("%s (%.0f%%)" % (fmt(s[key]), 100 * (s[spread_key] or 0)))
                 line = "| %s | %d | %s" % (w.key, t, " | ".join(cells))
                 if "tamalloc" in allocators:
-                    rg, rb, best = ratio_cells(row, allocators, key, higher_better)
-                    line += " | %s | %s" % (fmt_ratio(rg), fmt_ratio(rb) +
-                                            (" (%s)" % best if best else ""))
+                    r = ratios.get(key, {}).get(w.key, {}).get(t, {})
+                    best = r.get("best_peer_name")
+                    line += " | %s | %s" % (fmt_ratio(r.get("glibc")), fmt_ratio(r.get(
+                        "best_peer")) + (" (%s)" % best if best else ""))
                 L.append(line + " |")
         L.append("")
 
@@ -613,15 +689,12 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
         L.append("")
         L.append("| " + " | ".join(allocators) + " | tamalloc / glibc | tamalloc / best peer |")
         L.append("|" + "---|" * (len(allocators) + 2))
-        vals = {a: callgrind.get(a) for a in allocators}
-        cells = ["—" if vals[a] is None else "%.0f" % vals[a] for a in allocators]
-        ta, g = vals.get("tamalloc"), vals.get("glibc")
-        peers = [(v, a) for a, v in vals.items() if a != "tamalloc" and v is not None]
-        best = min(peers) if peers else None
+        cells = ["—" if callgrind.get(a) is None else "%.0f" % callgrind[a] for a in allocators]
+        r = ratios.get("callgrind", {})
         L.append("| %s | %s | %s |" % (
-            " | ".join(cells),
-            fmt_ratio(ta / g) if ta and g else "—",
-            (fmt_ratio(ta / best[0]) + " (%s)" % best[1]) if ta and best else "—"))
+            " | ".join(cells), fmt_ratio(r.get("glibc")),
+            (fmt_ratio(r["best_peer"]) + " (%s)" % r["best_peer_name"])
+            if r.get("best_peer") is not None else "—"))
         L.append("")
     if check_levels:
         check_level_section(L, check_levels, workloads)
@@ -637,6 +710,185 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     return "\n".join(L)
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's benchmark block, from summary.json alone
+
+README_BEGIN = "<!-- bench:begin -->"
+README_END = "<!-- bench:end -->"
+
+
+def fmt_range(values, fmt):
+    """"lo–hi" of the formatted values, or the one value when they print alike."""
+    lo, hi = fmt(min(values)), fmt(max(values))
+    return lo if lo == hi else "%s–%s" % (lo, hi)
+
+
+def join_and(items):
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def readme_block(data, report):
+    """The lines between the README's markers: the run's date and machine, the throughput-ratio
+    table and one paragraph, every figure taken from data (a loaded summary.json) and printed
+    as results.md prints it; report is the folder's path from the repository root."""
+    meta, summary, ratios = data["meta"], data["summary"], data.get("ratios", {})
+    allocators = list(meta["allocators"])
+    peers = [a for a in allocators if a != "tamalloc"]
+    workloads = list(summary)
+    threads = sorted({t for rows in summary.values() for t in rows})
+    m = meta["machine"]
+
+    def wrap(text):
+        return textwrap.wrap(text, 100, break_on_hyphens=False, break_long_words=False)
+
+    # (no double hyphen inside an HTML comment, so the command itself is not quoted here)
+    L = wrap("<!-- Generated by bench/run.py from %s/summary.json; edit bench/run.py, not these "
+             "lines. -->" % report)
+    L.append("")
+    src = ("%s run of %s: %s CPUs (nproc), %s, kernel %s, %s; load average %s at start and %s at "
+           "end; %d repetitions per cell, allocators interleaved; %d runs in %.0f s. Report: [%s]"
+           "(%s)." % ("Quick (--quick)" if meta["mode"] == "quick" else "Full", meta["date"],
+                      m["nproc"], m["cpu"], m["kernel"], m["memory"], meta["load_start"],
+                      meta["load_end"], meta["reps"], meta["runs"], meta["elapsed"],
+                      report + "/results.md", report + "/results.md"))
+    if meta.get("rebuilt_from"):
+        src += (" Its summary.json was rebuilt from %s (the run's raw.csv was not kept), so the "
+                "medians have that file's printed precision." % meta["rebuilt_from"])
+    if data.get("failures"):
+        src += " %d runs failed; their cells are left out." % len(data["failures"])
+    L += wrap(src) + [""]
+    ops = ratios.get("ops_med", {})
+    if "tamalloc" not in allocators or not ops:
+        L.append("tamalloc was not measured in this run.")
+        return L
+    L += wrap("Throughput, tamalloc / glibc and tamalloc / best peer (the highest median of %s "
+              "in that row, named), by threads; above 1 means tamalloc's median was higher:"
+              % join_and(peers))
+    L.append("")
+    L.append("| workload | " + " | ".join(
+        "%d thread%s%s" % (t, "s" if t > 1 else "", " (oversubscribed)" if t > m["nproc"] else "")
+        for t in threads) + " |")
+    L.append("|---|" + "---|" * len(threads))
+    for wk in workloads:
+        cells = []
+        for t in threads:
+            r = ops.get(wk, {}).get(t)
+            cells.append("—" if r is None else "%s / %s%s" % (
+                fmt_ratio(r["glibc"]), fmt_ratio(r["best_peer"]),
+                " (%s)" % r["best_peer_name"] if r["best_peer_name"] else ""))
+        L.append("| %s | %s |" % (wk, " | ".join(cells)))
+    L.append("")
+
+    def per_workload(metric, which, only=None):
+        parts = []
+        for wk in only or workloads:
+            vals = [r[which] for r in ratios.get(metric, {}).get(wk, {}).values()
+                    if r[which] is not None]
+            if vals:
+                parts.append("%s %s" % (wk, fmt_range(vals, fmt_ratio)))
+        return parts
+
+    def above_one(which):
+        cells = {}
+        for wk in workloads:
+            for t in threads:
+                r = ops.get(wk, {}).get(t)
+                if r and r[which] is not None and float(fmt_ratio(r[which])) > 1:
+                    cells.setdefault(wk, []).append(str(t))
+        n = sum(len(v) for v in cells.values())
+        where = "; ".join("%s at %s thread%s" % (wk, join_and(ts), "s" if ts != ["1"] else "")
+                          for wk, ts in cells.items())
+        return "%d of %d cells%s" % (n, sum(len(v) for v in ops.values()),
+                                      " (%s)" % where if where else "")
+
+    P = []
+    rng = per_workload("ops_med", "best_peer")
+    if rng:
+        P.append("Throughput, tamalloc / best peer, lowest–highest over %s threads: %s. It is "
+                 "above 1.00 in %s; tamalloc / glibc is above 1.00 in %s." % (
+                     fmt_range(threads, str), ", ".join(rng), above_one("best_peer"),
+                     above_one("glibc")))
+    spreads = [s["ops_spread"] for rows in summary.values() for row in rows.values()
+               for s in row.values() if s.get("ops_spread") is not None]
+    if spreads:
+        P.append("The throughput cells' spreads ((max − min) / median of the repetitions) run "
+                 "from %.0f%% to %.0f%%." % (100 * min(spreads), 100 * max(spreads)))
+    cg, cgr = data.get("callgrind") or {}, ratios.get("callgrind")
+    if cg.get("tamalloc") is not None and cgr and cgr["best_peer"] is not None:
+        P.append("Fast path under callgrind (fastpath, one thread), instructions per malloc/free "
+                 "pair: %s; tamalloc / glibc %s, tamalloc / best peer %s (%s)." % (
+                     ", ".join("%s %.0f" % (a, cg[a]) for a in allocators if a in cg),
+                     fmt_ratio(cgr["glibc"]), fmt_ratio(cgr["best_peer"]),
+                     cgr["best_peer_name"]))
+    rng = per_workload("rss_med", "glibc")
+    if rng:
+        P.append("Peak RSS, tamalloc / glibc over the thread counts: %s." % ", ".join(rng))
+    if "frag" in summary:
+        fr = []
+        for a in allocators:
+            vals = [row[a]["frag_med"] for row in summary["frag"].values()
+                    if row.get(a, {}).get("frag_med") is not None]
+            if vals:
+                fr.append("%s %s" % (a, fmt_range(vals, lambda x: "%.0f%%" % x)))
+        if fr:
+            P.append("frag, (peak RSS − baseline − peak live) / peak live over the thread counts: "
+                     "%s." % ", ".join(fr))
+    rng = per_workload("p99_med", "glibc", ["memcached"])
+    if rng:
+        P.append("memcached p99 latency, tamalloc / glibc over the thread counts: %s."
+                 % rng[0].split(" ", 1)[1])
+    cl = data.get("check_levels") or {}
+    normal, small = cl.get("runs", {}).get("normal", {}), cl.get("runs", {}).get("small", {})
+    lv0 = ["%s %s" % (wk, fmt_ratio(row["ratio"][0])) for wk, row in normal.items()
+           if row["ratio"].get(0) is not None]
+    if lv0:
+        text = ("TAMALLOC_CHECK=0 / the default level 1 (tamalloc, one thread, the throughput "
+                "table's scale), throughput: %s" % ", ".join(lv0))
+        ncg = (cl.get("callgrind") or {}).get("normal", {})
+        ncr = (cl.get("callgrind_ratio") or {}).get("normal", {})
+        if ncg.get(0) is not None and ncg.get(1) is not None and ncr.get(0) is not None:
+            text += "; fastpath instructions per pair: %.0f vs %.0f (%s)" % (
+                ncg[0], ncg[1], fmt_ratio(ncr[0]))
+        P.append(text + ".")
+    lv2 = ["%s %.0f" % (wk, 1 / row["ratio"][2]) for wk, row in small.items()
+           if row["ratio"].get(2)]
+    if lv2:
+        P.append("Level 1 / level 2 throughput at a small scale: %s." % ", ".join(lv2))
+    L += wrap(" ".join(P))
+    return L
+
+
+def readme_lines(readme):
+    """readme's lines; dies unless it has one README_BEGIN line and, after it, one README_END."""
+    try:
+        with open(readme) as f:
+            lines = f.read().split("\n")
+    except OSError as e:
+        die("cannot read %s: %s" % (readme, e))
+    if lines.count(README_BEGIN) != 1 or lines.count(README_END) != 1 or \
+            lines.index(README_BEGIN) > lines.index(README_END):
+        die("%s needs one line %s and, after it, one line %s (the generated block goes between)"
+            % (readme, README_BEGIN, README_END))
+    return lines
+
+
+def write_readme(readme, report):
+    """Replaces the lines between README_BEGIN and README_END in readme with the block generated
+    from report/summary.json."""
+    root_rel = os.path.relpath(os.path.abspath(report), ROOT)
+    if root_rel.startswith(".."):
+        log("warning: %s is outside the repository; the README links to it as %s"
+            % (report, root_rel))
+    if not os.path.isfile(os.path.join(report, "summary.json")):
+        die("no summary.json in %s" % report)
+    block = readme_block(load_summary(os.path.join(report, "summary.json")), root_rel)
+    lines = readme_lines(readme)
+    b, e = lines.index(README_BEGIN), lines.index(README_END)
+    lines[b + 1:e] = [""] + block + [""]
+    with open(readme, "w") as f:
+        f.write("\n".join(lines))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -662,7 +914,19 @@ def main():
     ap.add_argument("--no-check-levels", action="store_true",
                     help="skip the cost of tamalloc's check levels (TAMALLOC_CHECK=0/1/2 on "
                     "fastpath, larson, churn and frag at 1 thread, those of --workloads only)")
+    ap.add_argument("--readme", metavar="README.md",
+                    help="also write the README's benchmark block (between the lines %s and %s) "
+                    "from this run's summary.json" % (README_BEGIN, README_END))
+    ap.add_argument("--from", dest="from_dir", metavar="DIR",
+                    help="with --readme: run nothing, write the block from DIR/summary.json "
+                    "(docs/bench for the committed report)")
     args = ap.parse_args()
+    if args.from_dir:
+        if not args.readme:
+            die("--from needs --readme")
+        write_readme(args.readme, args.from_dir)
+        log("wrote the benchmark block of %s from %s/summary.json" % (args.readme, args.from_dir))
+        return 0
 
     mode = "quick" if args.quick else "full"
     reps = args.reps or (3 if args.quick else 5)
@@ -679,6 +943,11 @@ def main():
         lib = PEERS.get(a, (None, None))[0]
         if lib and not os.path.exists(lib):
             die("%s not found (%s); bench/run.sh installs it" % (lib, PEERS[a][1]))
+
+    if args.readme:
+        readme_lines(args.readme)  # the markers are there before the run, not only after it
+        if args.quick:
+            log("warning: --readme with --quick: the README block will say it is a quick run")
 
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = os.path.abspath(args.out or os.path.join(ROOT, "bench", "out", stamp))
@@ -808,7 +1077,8 @@ def main():
     check_levels = None
     if cl_jobs:
         check_levels = {"runs": summarize_check_levels(cl_raw), "callgrind": cl_callgrind,
-                        "callgrind_pairs": cl_pairs}
+                        "callgrind_pairs": cl_pairs,
+                        "callgrind_ratio": check_level_callgrind_ratios(cl_callgrind)}
         with open(os.path.join(out, "check_levels.csv"), "w", newline="") as f:
             cols = ["workload", "size", "scale", "level", "rep", "ok", "ops", "secs",
                     "ops_per_sec", "checksum", "rss_kb", "wall"]
@@ -860,19 +1130,26 @@ def main():
         "load_end": load_end,
         "allocators": meta_alloc,
     }
+    ratios = compute_ratios(summary, allocators, callgrind)
     with open(os.path.join(out, "summary.json"), "w") as f:
-        json.dump({"meta": meta, "summary": summary, "callgrind": callgrind,
+        json.dump({"meta": meta, "summary": summary, "ratios": ratios, "callgrind": callgrind,
                    "check_levels": check_levels, "failures": failures}, f, indent=1)
     plots = plot_all(out, allocators, threads, summary, workloads) if shutil.which(
         "gnuplot") else []
     if not plots:
         log("warning: no plots (gnuplot missing or failed)")
     text = write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads,
-                        failures, check_levels)
+                        failures, check_levels, ratios)
     log("")
     log(text.split("## Plots")[0].rstrip())
     log("")
     log("done in %.0f s; results: %s/results.md (plots in %s/plots)" % (elapsed, out, out))
+    if args.readme:
+        write_readme(args.readme, out)
+        log("wrote the benchmark block of %s from %s/summary.json; "
+            "//tests/lint:bench_readme_test compares it with docs/bench/summary.json, so commit "
+            "this folder's results.md, summary.json, raw.csv, check_levels.csv and plots there"
+            % (args.readme, out))
     return 1 if failures else 0
 
 
