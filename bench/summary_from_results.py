@@ -22,6 +22,7 @@ import re
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing the runner
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402  (bench/run.py)
 
