@@ -6,7 +6,8 @@
  *   threads push onto a->remote without it. Exceptions that take any arena's lock: ta_collect,
  *   ta_check, ta_heap_walk, stats, fork and a pusher draining an arena with no live thread; they
  *   take arena locks in ascending index order, one at a time (fork: all at once, ascending).
- *   Lock ranks: init(1) < arena_table(2) < arena(3) < segmap(4). The segmap lock may be taken while
+ *   Lock ranks (platform/lock.h): arena_table(1) < cache_registry(2) < arena(3) < segmap(4), checked
+ *   on every acquire in TA_DEBUG builds. The segmap lock may be taken while
  *   an arena lock is held, never the reverse. mmap/munmap run with no arena lock held: growth maps
  *   first and then links under the lock; release unlinks under the lock and unmaps after.
  *
@@ -26,7 +27,7 @@
 void (*ta_arena_full_check)(ta_arena *a);
 
 /* Level 2 only: the full invariant walk after an operation, still under the lock. */
-static TA_NOINLINE void arena_full_check_locked(ta_arena *a) TA_REQUIRES(a->lock) {
+static TA_NOINLINE void arena_full_check_locked(ta_arena *a) TA_REQUIRES(a->lock, a->fl) {
     if (ta_arena_full_check) ta_arena_full_check(a);
 }
 
@@ -83,7 +84,7 @@ static void arena_unmap_all(arena_unmap_list *l) {
 }
 
 /* After a release produced free block m: keep at most `retain` empty segments. */
-static void arena_note_free_locked(ta_arena *a, ta_block *m, size_t retain, arena_unmap_list *out) TA_REQUIRES(a->lock) {
+static void arena_note_free_locked(ta_arena *a, ta_block *m, size_t retain, arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl) {
     if (!ta_segment_is_empty(m)) return;
     a->empty_segments++;
     if (a->empty_segments <= retain) return;
@@ -95,7 +96,7 @@ static void arena_note_free_locked(ta_arena *a, ta_block *m, size_t retain, aren
     out->head = s;
 }
 
-static void arena_release_locked(ta_arena *a, ta_block *b, size_t retain, arena_unmap_list *out) TA_REQUIRES(a->lock) {
+static void arena_release_locked(ta_arena *a, ta_block *b, size_t retain, arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl) {
     a->allocated -= ta_block_usable(b);
     a->live_blocks--;
     arena_note_free_locked(a, ta_fl_release_locked(&a->fl, b), retain, out);
@@ -103,7 +104,7 @@ static void arena_release_locked(ta_arena *a, ta_block *b, size_t retain, arena_
 
 /* Drains up to budget remote frees; returns how many. Each queued block must lie in one of this
  * arena's segments (checked through segmap before its header is read) and be QUEUED. */
-static size_t arena_drain_locked(ta_arena *a, size_t budget, arena_unmap_list *out) TA_REQUIRES(a->lock) {
+static size_t arena_drain_locked(ta_arena *a, size_t budget, arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl) {
     size_t n = 0;
     ta_block *from = NULL;   /* the entry whose link led to b; NULL when b came from the queue head */
     while (n < budget) {
@@ -129,42 +130,42 @@ static size_t arena_drain_locked(ta_arena *a, size_t budget, arena_unmap_list *o
     return n;
 }
 
-static TA_ALWAYS_INLINE int arena_has_remote(ta_arena *a) TA_REQUIRES(a->lock) {
+static TA_ALWAYS_INLINE int arena_has_remote(ta_arena *a) TA_REQUIRES(a->lock, a->fl) {
     return a->pending != NULL || ta_remote_nonempty(&a->remote);
 }
 
 void ta_arena_free_local(ta_arena *a, ta_block *b) {
     arena_unmap_list out = {NULL};
-    ta_lock_acquire(&a->lock);
+    ta_arena_lock(a);
     arena_release_locked(a, b, TA_RETAIN_SEGMENTS, &out);
     if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH, &out);
     if (TA_UNLIKELY(a->fl.level >= 2)) arena_full_check_locked(a);
-    ta_lock_release(&a->lock);
+    ta_arena_unlock(a);
     if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
 }
 
 void ta_arena_drain_all(ta_arena *a) {
     arena_unmap_list out = {NULL};
-    ta_lock_acquire(&a->lock);
+    ta_arena_lock(a);
     while (arena_drain_locked(a, TA_DRAIN_BATCH, &out) == TA_DRAIN_BATCH) {}
-    ta_lock_release(&a->lock);
+    ta_arena_unlock(a);
     arena_unmap_all(&out);
 }
 
 void ta_arena_free_remote(ta_arena *a, ta_block *b) {
     ta_remote_push(&a->remote, b);
-    if (TA_UNLIKELY(ta_atomic_load_acquire(&a->a_threads) == 0) && ta_lock_try(&a->lock)) {
+    if (TA_UNLIKELY(ta_atomic_load_acquire(&a->a_threads) == 0) && ta_arena_trylock(a)) {
         /* No live thread will drain this arena: do it now rather than strand the block. */
         arena_unmap_list out = {NULL};
         while (arena_drain_locked(a, TA_DRAIN_BATCH, &out) == TA_DRAIN_BATCH) {}
-        ta_lock_release(&a->lock);
+        ta_arena_unlock(a);
         arena_unmap_all(&out);
     }
 }
 
 void ta_arena_collect(ta_arena *a) {
     arena_unmap_list out = {NULL};
-    ta_lock_acquire(&a->lock);
+    ta_arena_lock(a);
     while (arena_drain_locked(a, TA_DRAIN_BATCH, &out) == TA_DRAIN_BATCH) {}
     for (ta_segment *s = a->segments, *next; s; s = next) {
         next = s->next;
@@ -177,7 +178,7 @@ void ta_arena_collect(ta_arena *a) {
             out.head = s;
         }
     }
-    ta_lock_release(&a->lock);
+    ta_arena_unlock(a);
     arena_unmap_all(&out);
 }
 
@@ -185,7 +186,7 @@ void ta_arena_collect(ta_arena *a) {
  * Allocation.
  * ------------------------------------------------------------------------------------------- */
 
-static TA_ALWAYS_INLINE void *arena_carve_locked(ta_arena *a, ta_block *b, size_t front, size_t bsize) TA_REQUIRES(a->lock) {
+static TA_ALWAYS_INLINE void *arena_carve_locked(ta_arena *a, ta_block *b, size_t front, size_t bsize) TA_REQUIRES(a->lock, a->fl) {
     if (TA_UNLIKELY(ta_segment_is_empty(b))) a->empty_segments--;
     ta_block *u = ta_fl_carve_locked(&a->fl, b, front, bsize);
     a->allocated += ta_block_usable(u);
@@ -197,38 +198,38 @@ static TA_ALWAYS_INLINE void *arena_carve_locked(ta_arena *a, ta_block *b, size_
 static TA_NOINLINE void *arena_alloc_grow_slow(ta_arena *a, size_t bsize, size_t align) {
     ta_segment *s = ta_segment_map(a);
     if (!s) { errno = ENOMEM; return NULL; }
-    ta_lock_acquire(&a->lock);
+    ta_arena_lock(a);
     ta_arena_link_segment_locked(a, s);
     a->nsegments++;
     a->empty_segments++;
     size_t front = 0;
     ta_block *b = ta_fl_find_locked(&a->fl, bsize, align, &front);
     void *p = b ? arena_carve_locked(a, b, front, bsize) : NULL;
-    ta_lock_release(&a->lock);
+    ta_arena_unlock(a);
     if (!p) errno = ENOMEM;   /* only when bsize cannot fit a segment: callers route those to large */
     return p;
 }
 
 void *ta_arena_alloc(ta_arena *a, size_t bsize, size_t align) {
     arena_unmap_list out = {NULL};
-    ta_lock_acquire(&a->lock);
+    ta_arena_lock(a);
     if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH, &out);
     size_t front = 0;
     ta_block *b = ta_fl_find_locked(&a->fl, bsize, align, &front);
     void *p = b ? arena_carve_locked(a, b, front, bsize) : NULL;
     if (TA_UNLIKELY(a->fl.level >= 2)) arena_full_check_locked(a);
-    ta_lock_release(&a->lock);
+    ta_arena_unlock(a);
     if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
     return TA_LIKELY(p != NULL) ? p : arena_alloc_grow_slow(a, bsize, align);
 }
 
 int ta_arena_resize(ta_arena *a, ta_block *b, size_t new_bsize) {
-    ta_lock_acquire(&a->lock);
+    ta_arena_lock(a);
     size_t before = ta_block_usable(b);
     int ok = ta_fl_resize_locked(&a->fl, b, new_bsize);   /* b stays, so no segment empties */
     a->allocated += ta_block_usable(b);
     a->allocated -= before;
-    ta_lock_release(&a->lock);
+    ta_arena_unlock(a);
     return ok;
 }
 
@@ -238,7 +239,7 @@ int ta_arena_resize(ta_arena *a, ta_block *b, size_t new_bsize) {
 
 int ta_arena_walk(ta_arena *a, ta_arena_visit_fn fn, void *ctx) {
     int rc = 0;
-    ta_lock_acquire(&a->lock);
+    ta_arena_lock(a);
     for (ta_segment *s = a->segments; s && !rc; s = s->next) {
         for (char *at = s->start; at < s->end && !rc;) {
             ta_block *b = (ta_block *)at;
@@ -248,7 +249,7 @@ int ta_arena_walk(ta_arena *a, ta_arena_visit_fn fn, void *ctx) {
             at += b->size;
         }
     }
-    ta_lock_release(&a->lock);
+    ta_arena_unlock(a);
     return rc;
 }
 

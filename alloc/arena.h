@@ -31,6 +31,14 @@ typedef struct ta_arena {
     TA_CACHELINE_ALIGNED ta_atomic_size a_threads;
 } ta_arena;
 
+/* Takes and gives back the arena's lock; for the thread-safety analysis, holding it also holds the
+ * free list (a->fl), which every ta_fl_*_locked function requires. */
+static TA_ALWAYS_INLINE void ta_arena_lock(ta_arena *a) TA_ACQUIRE(a->lock, a->fl) TA_NO_TSA { ta_lock_acquire(&a->lock); }
+static TA_ALWAYS_INLINE void ta_arena_unlock(ta_arena *a) TA_RELEASE(a->lock, a->fl) TA_NO_TSA { ta_lock_release(&a->lock); }
+static TA_ALWAYS_INLINE int ta_arena_trylock(ta_arena *a) TA_TRY_ACQUIRE(1, a->lock, a->fl) TA_NO_TSA {
+    return ta_lock_try(&a->lock);
+}
+
 /* a must be zero-filled storage (the table's static array, or a test's). */
 TA_HIDDEN void ta_arena_init(ta_arena *a, unsigned index);
 /* TAMALLOC_CHECK=2: run after every locked allocation and free (set once by init). */
@@ -38,28 +46,28 @@ extern void (*ta_arena_full_check)(ta_arena *a) TA_HIDDEN;
 
 /* A USED block of at least bsize bytes (a ta_block_size_for value) whose user pointer is aligned
  * to align; grows by a segment when nothing fits. NULL with errno ENOMEM when the OS refuses. */
-TA_HIDDEN void *ta_arena_alloc(ta_arena *a, size_t bsize, size_t align);
+TA_HIDDEN void *ta_arena_alloc(ta_arena *a, size_t bsize, size_t align) TA_EXCLUDES(a->lock);
 /* Frees claimed block b (state QUEUED) of this arena, from a thread using this arena. */
-TA_HIDDEN void ta_arena_free_local(ta_arena *a, ta_block *b);
+TA_HIDDEN void ta_arena_free_local(ta_arena *a, ta_block *b) TA_EXCLUDES(a->lock);
 /* Frees claimed block b of arena a from a thread using another arena: a lock-free push. If a has
  * no live thread, the pusher drains it so nothing is stranded. */
-TA_HIDDEN void ta_arena_free_remote(ta_arena *a, ta_block *b);
+TA_HIDDEN void ta_arena_free_remote(ta_arena *a, ta_block *b) TA_EXCLUDES(a->lock);
 /* Resizes USED block b of a in place (caller uses arena a). Returns 1 on success. */
-TA_HIDDEN int ta_arena_resize(ta_arena *a, ta_block *b, size_t new_bsize);
+TA_HIDDEN int ta_arena_resize(ta_arena *a, ta_block *b, size_t new_bsize) TA_EXCLUDES(a->lock);
 /* Drains the whole remote queue and unmaps every empty segment. */
-TA_HIDDEN void ta_arena_collect(ta_arena *a);
+TA_HIDDEN void ta_arena_collect(ta_arena *a) TA_EXCLUDES(a->lock);
 /* Drains every queued remote free (used by thread exit and ownerless pushes). */
-TA_HIDDEN void ta_arena_drain_all(ta_arena *a);
+TA_HIDDEN void ta_arena_drain_all(ta_arena *a) TA_EXCLUDES(a->lock);
 
 /* Adds mapped segment s (owned by a) to a's address-ordered segment list and its whole block area
  * to the free list; unlinking removes an empty segment (its one free block) from both. The caller
  * maps before and unmaps after, with the lock released, and keeps nsegments/empty_segments. */
-TA_HIDDEN void ta_arena_link_segment_locked(ta_arena *a, ta_segment *s) TA_REQUIRES(a->lock);
-TA_HIDDEN void ta_arena_unlink_segment_locked(ta_arena *a, ta_segment *s) TA_REQUIRES(a->lock);
+TA_HIDDEN void ta_arena_link_segment_locked(ta_arena *a, ta_segment *s) TA_REQUIRES(a->lock, a->fl);
+TA_HIDDEN void ta_arena_unlink_segment_locked(ta_arena *a, ta_segment *s) TA_REQUIRES(a->lock, a->fl);
 
 /* Heap walk over the arena's blocks in address order (locks the arena). */
 typedef int (*ta_arena_visit_fn)(ta_arena *a, ta_block *b, int is_free, int is_rover, void *ctx);
-TA_HIDDEN int ta_arena_walk(ta_arena *a, ta_arena_visit_fn fn, void *ctx);
+TA_HIDDEN int ta_arena_walk(ta_arena *a, ta_arena_visit_fn fn, void *ctx) TA_EXCLUDES(a->lock);
 
 TA_HIDDEN void ta_arena_fork_prepare(ta_arena *a);
 TA_HIDDEN void ta_arena_fork_parent(ta_arena *a);

@@ -95,9 +95,9 @@ int ta_arena_check_locked(ta_arena *a) {
 }
 
 int ta_arena_check(ta_arena *a) {
-    ta_lock_acquire(&a->lock);
+    ta_arena_lock(a);
     int rc = ta_arena_check_locked(a);
-    ta_lock_release(&a->lock);
+    ta_arena_unlock(a);
     return rc;
 }
 

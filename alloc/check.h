@@ -23,11 +23,11 @@ enum ta_check_code {
     TA_CHECK_CODE_COUNT_
 };
 
-TA_HIDDEN int ta_arena_check_locked(ta_arena *a) TA_REQUIRES(a->lock);
+TA_HIDDEN int ta_arena_check_locked(ta_arena *a) TA_REQUIRES(a->lock, a->fl);
 /* Locks a, checks, unlocks. */
 TA_HIDDEN int ta_arena_check(ta_arena *a);
 TA_HIDDEN const char *ta_check_code_name(int code);
 /* TAMALLOC_CHECK=2 hook (installed by init): checks a locked arena, faults on any failure. */
-TA_HIDDEN void ta_arena_check_or_fault_locked(ta_arena *a) TA_REQUIRES(a->lock);
+TA_HIDDEN void ta_arena_check_or_fault_locked(ta_arena *a) TA_REQUIRES(a->lock, a->fl);
 
 #endif

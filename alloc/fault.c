@@ -21,6 +21,7 @@ static const char *const fault_names[TA_FAULT_COUNT_] = {
     [TA_FAULT_REENTRY] = "allocator re-entered while it held a lock",
     [TA_FAULT_HEAP_CHECK] = "heap check failed",
     [TA_FAULT_INTERNAL] = "internal assertion failed",
+    [TA_FAULT_LOCK_RANK] = "lock rank order violated",
 };
 
 const char *ta_fault_name(enum ta_fault f) {

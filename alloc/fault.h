@@ -19,6 +19,7 @@ enum ta_fault {
     TA_FAULT_REENTRY,            /* the allocator was re-entered while this thread held a lock */
     TA_FAULT_HEAP_CHECK,         /* TAMALLOC_CHECK=2: the arena failed its full check */
     TA_FAULT_INTERNAL,           /* a failed internal assertion */
+    TA_FAULT_LOCK_RANK,          /* TA_DEBUG builds: locks taken against their rank order */
     TA_FAULT_COUNT_
 };
 

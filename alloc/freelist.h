@@ -9,8 +9,10 @@
  *   head < ... < tail by address; next(prev(b)) == b; count and bytes sum the list;
  *   every listed block has state FREE and its bitmap bit; no two free blocks are adjacent;
  *   rover == NULL iff the list is empty, else rover is a listed block.
- * Every function requires the owning arena's lock (hence the _locked names and TA_REQUIRES at the
- * arena level); the list itself knows nothing of locks, atomics beyond tags, the OS or TLS. */
+ * Every function requires the owning arena's lock. For clang's thread-safety analysis the list is a
+ * capability of its own, held exactly while its arena's lock is (ta_arena_lock acquires both), so
+ * TA_REQUIRES(fl) on each function below is checked at every call in alloc/ (--config=clang). The
+ * list itself knows nothing of locks, atomics beyond tags, the OS or TLS. */
 #ifndef TA_FREELIST_H
 #define TA_FREELIST_H
 
@@ -20,7 +22,7 @@
 #include "alloc/platform/compiler.h"
 #include "alloc/segment.h"
 
-typedef struct ta_freelist {
+typedef struct TA_CAPABILITY("freelist") ta_freelist {
     ta_block *head;     /* lowest-addressed free block */
     ta_block *tail;     /* highest-addressed free block */
     ta_block *rover;    /* next-fit starts here: where the last search succeeded */
@@ -40,27 +42,27 @@ TA_HIDDEN void ta_fl_poison(void *from, void *to);
 TA_HIDDEN const void *ta_fl_poison_damage(const void *from, const void *to);
 
 /* The list neighbours of a listed block, links verified (a corrupted link is a fault). */
-TA_HIDDEN ta_block *ta_fl_next(ta_block *b);
+TA_HIDDEN ta_block *ta_fl_next(ta_block *b);   /* reads links: under the lock */
 TA_HIDDEN ta_block *ta_fl_prev(ta_block *b);
 
 /* Next-fit from the rover, wrapping once: a free block that can hold a block of bsize bytes whose
  * user pointer is aligned to align (a power of two >= TA_ALIGN). *front receives the gap before
  * the aligned block (0, or >= TA_MIN_BLOCK, which stays free). NULL when none fits. */
-TA_HIDDEN ta_block *ta_fl_find_locked(ta_freelist *fl, size_t bsize, size_t align, size_t *front);
+TA_HIDDEN ta_block *ta_fl_find_locked(ta_freelist *fl, size_t bsize, size_t align, size_t *front) TA_REQUIRES(fl);
 /* Carves an allocated block of bsize bytes at b + front out of free block b. The remainder stays
  * free in b's place in the list (splitting only when it can hold a free block: the block may come
  * out larger than bsize). The rover moves to the remainder (or past b). Returns the USED block. */
-TA_HIDDEN ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t bsize);
+TA_HIDDEN ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t bsize) TA_REQUIRES(fl);
 /* Frees block b (state QUEUED, not listed): verifies the next block's header (an overflow from b
  * is a fault), coalesces with free physical neighbours and inserts the result in address order.
  * Returns the free block that now contains b. */
-TA_HIDDEN ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b);
+TA_HIDDEN ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) TA_REQUIRES(fl);
 /* Adds a free block that has no free physical neighbours (a new segment's block). */
-TA_HIDDEN void ta_fl_insert_locked(ta_freelist *fl, ta_block *b);
+TA_HIDDEN void ta_fl_insert_locked(ta_freelist *fl, ta_block *b) TA_REQUIRES(fl);
 /* Unlinks a listed free block (releasing a segment). */
-TA_HIDDEN void ta_fl_remove_locked(ta_freelist *fl, ta_block *b);
+TA_HIDDEN void ta_fl_remove_locked(ta_freelist *fl, ta_block *b) TA_REQUIRES(fl);
 /* Resizes USED block b in place to new_size (a block size): shrinking splits off the tail as free
  * space; growing takes from a free next neighbour. Returns 1 on success, 0 when growing cannot. */
-TA_HIDDEN int ta_fl_resize_locked(ta_freelist *fl, ta_block *b, size_t new_size);
+TA_HIDDEN int ta_fl_resize_locked(ta_freelist *fl, ta_block *b, size_t new_size) TA_REQUIRES(fl);
 
 #endif

@@ -19,8 +19,8 @@ enum { INIT_NONE = 0, INIT_RUNNING = 1, INIT_READY = 2 };
 static ta_atomic_int init_state;
 static ta_atomic_uptr init_owner;   /* ta_lock_self() of the initialising thread */
 
-static void init_reentry(const ta_lock *l) {
-    ta_fault(TA_FAULT_REENTRY, l, "a signal handler or heap-walk callback called the allocator");
+static void init_lock_fault(const ta_lock *l, int kind, const char *detail) {
+    ta_fault(kind == TA_LOCK_FAULT_RANK ? TA_FAULT_LOCK_RANK : TA_FAULT_REENTRY, l, detail);
 }
 
 static void init_fork_prepare(void) {
@@ -40,7 +40,7 @@ static void init_phase1(void) {
     ta_os_keep_stderr();
     ta_options_load();
     ta_block_init_secrets(ta_os_random_secret());
-    ta_lock_set_reentry_handler(init_reentry);
+    ta_lock_set_fault_handler(init_lock_fault);
     ta_segmap_init();
     unsigned arenas = ta_opt.arenas ? ta_opt.arenas : TA_ARENAS_PER_CPU * ta_os_cpu_count();
     ta_arena_table_init(arenas);

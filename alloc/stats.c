@@ -19,7 +19,7 @@ size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
     if (!a) return n;
     out->in_use = 1;
     out->threads = ta_atomic_load_relaxed(&a->a_threads);
-    ta_lock_acquire(&a->lock);
+    ta_arena_lock(a);
     out->allocated = a->allocated;
     out->free = a->fl.bytes;
     out->free_blocks = a->fl.count;
@@ -29,7 +29,7 @@ size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
     out->lock_contended = a->lock.contended;
     out->lock_acquired = a->lock.acquired;
     out->remote_pushed = ta_atomic_load_relaxed(&a->remote.a_pushed);
-    ta_lock_release(&a->lock);
+    ta_arena_unlock(a);
     out->remote_pending = out->remote_pushed >= out->remote_drained ? out->remote_pushed - out->remote_drained : 0;
     return n;
 }

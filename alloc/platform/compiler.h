@@ -28,6 +28,7 @@
 #define TA_REQUIRES(...)    TA_TSA(requires_capability(__VA_ARGS__))
 #define TA_ACQUIRE(...)     TA_TSA(acquire_capability(__VA_ARGS__))
 #define TA_RELEASE(...)     TA_TSA(release_capability(__VA_ARGS__))
+#define TA_EXCLUDES(...)    TA_TSA(locks_excluded(__VA_ARGS__))
 #define TA_TRY_ACQUIRE(...) TA_TSA(try_acquire_capability(__VA_ARGS__))
 #define TA_NO_TSA           TA_TSA(no_thread_safety_analysis)
 

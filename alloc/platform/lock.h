@@ -6,7 +6,11 @@
  * so contention is visible in stats. A thread that re-enters a lock it holds (a signal handler that
  * interrupted an allocation, or a ta_heap_walk callback that allocates) is reported through the
  * re-entry handler instead of deadlocking. Counters are written only by the holder.
- * Lock ranks (checked in TA_DEBUG builds, see arena.c): init < arena_table < arena < segmap. */
+ * Lock ranks: arena_table < cache_registry < arena < segmap (init is a state machine, no lock). In a
+ * TA_DEBUG >= 1 build every acquire checks them (ta_lock_rank_note): a thread may take a lock only
+ * when it holds none of a higher rank, and locks of equal rank only in ascending address order
+ * (arenas: ascending index, as fork takes them). A violation is reported through the fault handler
+ * ("lock rank order violated") before the acquire can deadlock. */
 #ifndef TA_PLATFORM_LOCK_H
 #define TA_PLATFORM_LOCK_H
 
@@ -15,7 +19,20 @@
 #include "alloc/platform/atomic.h"
 #include "alloc/platform/compiler.h"
 
-enum ta_lock_rank { TA_RANK_INIT = 1, TA_RANK_ARENA_TABLE = 2, TA_RANK_ARENA = 3, TA_RANK_SEGMAP = 4 };
+enum ta_lock_rank {
+    TA_RANK_NONE = 0,           /* not checked (tests' own locks) */
+    TA_RANK_ARENA_TABLE = 1,    /* arena initialisation, fork */
+    TA_RANK_CACHE_REGISTRY = 2, /* the list of thread caches: register, unregister, stats, collect */
+    TA_RANK_ARENA = 3,          /* one arena's heap */
+    TA_RANK_SEGMAP = 4,         /* segment map registration; may be taken under an arena lock */
+    TA_RANK_COUNT_
+};
+
+#if defined(TA_DEBUG) && TA_DEBUG >= 1
+#define TA_LOCK_RANKS 1
+#else
+#define TA_LOCK_RANKS 0
+#endif
 
 typedef struct TA_CAPABILITY("mutex") ta_lock {
     ta_atomic_int a_state;     /* 0 free, 1 held, 2 held and a waiter may sleep */
@@ -27,8 +44,17 @@ typedef struct TA_CAPABILITY("mutex") ta_lock {
 } ta_lock;
 
 TA_HIDDEN void ta_lock_init(ta_lock *l, int rank);
-/* Called by the slow path when the current thread already holds l; must not return. */
-TA_HIDDEN void ta_lock_set_reentry_handler(void (*fn)(const ta_lock *l));
+
+/* What the fault handler is told: re-entry (the thread already holds the lock it waits for) or a
+ * rank-order violation (detail names the ranks). The handler must not return; without one, the
+ * report goes to fd 2 and the process aborts. */
+enum ta_lock_fault { TA_LOCK_FAULT_REENTRY = 1, TA_LOCK_FAULT_RANK = 2 };
+TA_HIDDEN void ta_lock_set_fault_handler(void (*fn)(const ta_lock *l, int kind, const char *detail));
+
+/* Rank bookkeeping (TA_LOCK_RANKS builds): records an acquire (checking its order first when
+ * check is set: a try-lock cannot deadlock, so it is recorded unchecked), forgets a release. */
+TA_HIDDEN void ta_lock_rank_note(const ta_lock *l, int check);
+TA_HIDDEN void ta_lock_rank_forget(const ta_lock *l);
 /* outer: the lock that was in transition on this thread before this acquire (see ta_lock_busy). */
 TA_HIDDEN void ta_lock_acquire_slow(ta_lock *l, ta_lock *outer) TA_NO_TSA;
 TA_HIDDEN void ta_lock_wake(ta_lock *l);
@@ -47,7 +73,8 @@ static TA_ALWAYS_INLINE int ta_lock_cas_free(ta_lock *l) {
     return ta_atomic_cas_strong_acquire(&l->a_state, &expected, 1);
 }
 
-static TA_ALWAYS_INLINE void ta_lock_acquire(ta_lock *l) TA_ACQUIRE(l) TA_NO_TSA {
+/* Takes l (waiting if needed) with no rank check: ta_lock_acquire's body, and fork prepare's. */
+static TA_ALWAYS_INLINE void ta_lock_take(ta_lock *l) TA_ACQUIRE(l) TA_NO_TSA {
     ta_lock *outer = ta_lock_busy;
     ta_lock_busy = l;
     atomic_signal_fence(memory_order_seq_cst);
@@ -56,6 +83,10 @@ static TA_ALWAYS_INLINE void ta_lock_acquire(ta_lock *l) TA_ACQUIRE(l) TA_NO_TSA
     atomic_signal_fence(memory_order_seq_cst);
     ta_lock_busy = outer;
     l->acquired++;
+}
+static TA_ALWAYS_INLINE void ta_lock_acquire(ta_lock *l) TA_ACQUIRE(l) TA_NO_TSA {
+    if (TA_LOCK_RANKS) ta_lock_rank_note(l, 1);
+    ta_lock_take(l);
 }
 /* Try once, without counting contention. Returns 1 when acquired. */
 static inline int ta_lock_try(ta_lock *l) TA_TRY_ACQUIRE(1, l) TA_NO_TSA {
@@ -67,10 +98,12 @@ static inline int ta_lock_try(ta_lock *l) TA_TRY_ACQUIRE(1, l) TA_NO_TSA {
     atomic_signal_fence(memory_order_seq_cst);
     ta_lock_busy = outer;
     if (!got) return 0;
+    if (TA_LOCK_RANKS) ta_lock_rank_note(l, 0);   /* a try cannot deadlock, but what it holds counts */
     l->acquired++;
     return 1;
 }
 static TA_ALWAYS_INLINE void ta_lock_release(ta_lock *l) TA_RELEASE(l) TA_NO_TSA {
+    if (TA_LOCK_RANKS) ta_lock_rank_forget(l);
     ta_lock *outer = ta_lock_busy;
     ta_lock_busy = l;
     atomic_signal_fence(memory_order_seq_cst);
