@@ -1,6 +1,8 @@
 # lib.sh - shared by the preload_*_test.sh integration tests (sourced, not run).
 # Usage in a test: . "$(dirname "$0")/lib.sh"; ta_setup "$1" (the $(location) of libtamalloc.so).
-#   ta_require PROGRAM PACKAGE   prints "SKIP: ..." and exits 0 when PROGRAM is not installed
+#   ta_require PROGRAM PACKAGE   fails the test ("FAIL: 'PROGRAM' is not installed ...", exit 1)
+#                                when PROGRAM is not on the test's PATH: a missing program is a
+#                                broken set-up, never a pass (scripts/packages.txt lists them)
 #   ta_preload CMD...            runs CMD with LD_PRELOAD=libtamalloc.so and TAMALLOC_STATS=1
 #   ta_check_stats FILE MIN_OPS MIN_ARENAS NAME
 #                                finds the "tamalloc stats:" report in FILE (a captured stderr) and
@@ -24,10 +26,8 @@ ta_setup() {
 }
 
 ta_require() {
-    if ! command -v "$1" >/dev/null 2>&1; then
-        echo "SKIP: '$1' is not installed (Debian package $2; .ci/run installs it via scripts/packages.txt)"
-        exit 0
-    fi
+    command -v "$1" >/dev/null 2>&1 ||
+        ta_fail "'$1' is not installed (Debian package $2; install with scripts/install-packages.sh)"
 }
 
 ta_preload() { LD_PRELOAD="$TA_LIB" TAMALLOC_STATS=1 "$@"; }
