@@ -1,5 +1,6 @@
-/* api.c - ta_malloc, ta_free, ta_calloc, ta_usable_size: the fast paths, top of file.
- * Everything that is not the common case leaves through a TA_NOINLINE ..._slow function below. */
+/* api.c - ta_malloc, ta_free, ta_calloc, ta_usable_size: the fast paths, top of file, served by
+ * the thread's cache (cache.h). Everything that is not the common case leaves through a
+ * TA_NOINLINE ..._slow function: below, or the cache's in cache.c. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "tamalloc.h"
 #include "alloc/api_internal.h"
 #include "alloc/arena_table.h"
+#include "alloc/cache.h"
 #include "alloc/diagnose.h"
 #include "alloc/fault.h"
 #include "alloc/init.h"
@@ -15,36 +17,67 @@
 
 static TA_NOINLINE TA_COLD void *malloc_slow(size_t n);
 static TA_NOINLINE TA_COLD void free_slow(void *p, ta_span *sp);
+static TA_NOINLINE TA_COLD TA_NORETURN void free_fault(void *p, ta_segment *s);
 
-/* Fast path, branch budget: one TLS load and one limit compare, then the arena's lock pair with one
- * relaxed load of its remote-queue head inside. An uninitialised allocator has limit 0 and a thread
- * without an arena has NULL, so both fall into malloc_slow. */
+/* Fast path, budget: one TLS base, one size compare, the bin's head; then the popped block's keyed
+ * tag (state CACHED) and its safe-linked next pointer are verified, and the state becomes USED by
+ * a store. No lock, no atomic read-modify-write. An empty bin (a thread without a cache yet, an
+ * allocator not initialised, TAMALLOC_CACHE=0) and a bad header or link leave through _slow. */
 TA_EXPORT void *ta_malloc(size_t n) {
-    ta_arena *a = ta_arena_mine();
-    if (TA_UNLIKELY(a == NULL || n >= ta_small_limit())) return malloc_slow(n);
-    void *p = ta_arena_alloc(a, ta_block_size_for(n), TA_ALIGN);
-    ta_track_malloc(p, n, 0);
-    return p;
+    ta_cache *c = ta_cache_mine();
+    if (TA_LIKELY(n <= TA_CACHE_MAX_REQUEST)) {
+        ta_cache_bin *bin = ta_cache_bin_of_size(c, ta_cache_class(n) * TA_ALIGN);
+        ta_block *b = bin->head;
+        if (TA_LIKELY(b != NULL)) {
+            uintptr_t *slot = (uintptr_t *)ta_block_user(b);
+            ta_block *next = ta_link_decode(slot, *slot);
+            uint64_t tag = ta_atomic_load_relaxed(&b->a_tag);
+            if (TA_UNLIKELY(tag != ta_block_tag(b, b->size, TA_STATE_CACHED) || !ta_cache_link_near(b, next))) {
+                slot = ta_cache_pop_slow(c, bin, b);
+            } else {
+                bin->head = next;
+                ta_atomic_store_relaxed(&bin->a_count, ta_atomic_load_relaxed(&bin->a_count) - 1);
+                ta_atomic_store_relaxed(&b->a_tag, tag ^ (TA_STATE_CACHED ^ TA_STATE_USED));
+            }
+            ta_track_malloc(slot, n, 0);
+            return slot;
+        }
+    }
+    return malloc_slow(n);
 }
 
-/* Fast path, branch budget: segmap lookup (two loads), span kind, one compare-and-swap that claims
- * the block (it verifies the keyed tag, so a double free or a forged header fails here), then
- * owner == my arena ? locked coalescing insert : lock-free push to the owner's queue. */
+/* Fast path, budget: segmap lookup (two loads, no NULL test: provenance), span kind, alignment and
+ * the offset in the segment (the header read below stays inside the mapping), the keyed tag with
+ * state USED (a load: a double free, an interior pointer, a forged or corrupted header fail here),
+ * then, for a small block of the caller's own arena whose bin has room, a store of state CACHED and
+ * a push. NULL, large blocks, other arenas' blocks and full bins leave through _slow. */
 TA_EXPORT void ta_free(void *p) {
-    if (p == NULL) return;
-    ta_span *sp = ta_segmap_lookup(p);
-    if (TA_UNLIKELY(sp == NULL || sp->kind != TA_SPAN_SEGMENT || ((uintptr_t)p & (TA_ALIGN - 1)))) {
+    ta_span *sp = ta_segmap_find(p);
+    if (TA_UNLIKELY(sp->kind != TA_SPAN_SEGMENT || ((uintptr_t)p & (TA_ALIGN - 1)) ||
+                    ((uintptr_t)p & (TA_SEGMENT_MASK & ~(uintptr_t)(TA_ALIGN - 1))) == 0)) {
         free_slow(p, sp);
         return;
     }
     ta_segment *s = (ta_segment *)sp;
     ta_block *b = ta_block_of(p);
-    if (TA_UNLIKELY((char *)b < s->start || !ta_block_claim_free(b, b->size)))
-        ta_diagnose_fault(b, s->start, s->end, p, "free");
-    ta_track_free(p, ta_block_usable(b));
-    ta_arena *owner = s->arena;
-    if (TA_LIKELY(owner == ta_arena_mine())) ta_arena_free_local(owner, b);
-    else ta_arena_free_remote(owner, b);
+    size_t size = b->size;
+    uint64_t tag = ta_atomic_load_relaxed(&b->a_tag);
+    if (TA_UNLIKELY(tag != ta_block_tag(b, size, TA_STATE_USED))) free_fault(p, s);
+    ta_track_free(p, size - TA_HDR);
+    ta_cache *c = ta_cache_mine();
+    if (TA_LIKELY(s->arena == c->arena && size <= TA_CACHE_MAX_BLOCK)) {
+        ta_cache_bin *bin = ta_cache_bin_of_size(c, size);
+        uint32_t count = ta_atomic_load_relaxed(&bin->a_count);
+        if (TA_LIKELY(count < ta_atomic_load_relaxed(&bin->a_limit))) {
+            ta_atomic_store_relaxed(&b->a_tag, tag ^ (TA_STATE_USED ^ TA_STATE_CACHED));
+            uintptr_t *slot = (uintptr_t *)p;
+            *slot = ta_link_encode(slot, bin->head);
+            bin->head = b;
+            ta_atomic_store_relaxed(&bin->a_count, count + 1);
+            return;
+        }
+    }
+    ta_cache_free_slow(c, s, b);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -55,9 +88,15 @@ void *ta_alloc_slow(size_t n, size_t align) {
     if (n >= ta_small_limit() || (align > TA_ALIGN && align >= ta_small_limit() / 4)) {
         p = ta_large_alloc(n, align);
     } else {
-        ta_arena *a = ta_arena_mine();
-        if (!a) a = ta_arena_table_assign();
-        p = ta_arena_alloc(a, ta_block_size_for(n), align);
+        ta_cache *c = ta_cache_mine();
+        ta_arena *a = c->arena;
+        if (TA_UNLIKELY(a == NULL)) {
+            a = ta_arena_mine();
+            if (!a) a = ta_arena_table_assign();
+            c->arena = a;
+        }
+        if (align <= TA_ALIGN && n <= TA_CACHE_MAX_REQUEST) p = ta_cache_refill_slow(c, a, n);
+        else p = ta_arena_alloc(a, ta_block_size_for(n), align);
     }
     ta_track_malloc(p, n, 0);
     return p;
@@ -65,11 +104,21 @@ void *ta_alloc_slow(size_t n, size_t align) {
 
 static void *malloc_slow(size_t n) { return ta_alloc_slow(n, TA_ALIGN); }
 
+/* The header before p (aligned, past its segment's first 16 bytes) did not verify as USED. */
+static void free_fault(void *p, ta_segment *s) {
+    ta_diagnose_fault(ta_block_of(p), s->start, s->end, p, "free");
+}
+
 static void free_slow(void *p, ta_span *sp) {
+    if (p == NULL) return;
     if (((uintptr_t)p & (TA_ALIGN - 1)) != 0) ta_fault(TA_FAULT_MISALIGNED_POINTER, p, "free");
-    if (sp == NULL) {
+    if (sp->kind == 0) {
         if (ta_large_was_freed(p)) ta_fault(TA_FAULT_DOUBLE_FREE, p, "free of an unmapped large block");
         ta_fault(TA_FAULT_INVALID_POINTER, p, "free");
+    }
+    if (sp->kind == TA_SPAN_SEGMENT) {   /* an aligned pointer in the first 16 bytes of a segment */
+        ta_segment *s = (ta_segment *)sp;
+        ta_diagnose_fault(ta_block_of(p), s->start, s->end, p, "free");
     }
     ta_track_free(p, ta_large_usable((ta_large *)sp, p, "free"));
     ta_large_free((ta_large *)sp, p);

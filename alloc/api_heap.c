@@ -4,6 +4,7 @@
 
 #include "tamalloc.h"
 #include "alloc/arena_table.h"
+#include "alloc/cache.h"
 #include "alloc/check.h"
 #include "alloc/init.h"
 #include "alloc/stats.h"
@@ -24,7 +25,7 @@ typedef struct walk_ctx { int (*fn)(const ta_block_info *, void *); void *ctx; }
 
 static int walk_visit(ta_arena *a, ta_block *b, int is_free, int is_rover, void *ctx) {
     walk_ctx *w = ctx;
-    ta_block_info info = {b, b->size, is_free, is_rover, a->index};
+    ta_block_info info = {b, b->size, is_free, is_rover, a->index, !is_free && ta_block_state(b) == TA_STATE_CACHED};
     return w->fn(&info, w->ctx);
 }
 
@@ -58,6 +59,7 @@ TA_EXPORT void ta_stats_print(FILE *out) {
 
 TA_EXPORT void ta_collect(void) {
     ta_init();
+    ta_cache_collect();
     for (unsigned i = 0; i < ta_arena_table_count(); i++) {
         ta_arena *a = ta_arena_table_get(i);
         if (a) ta_arena_collect(a);

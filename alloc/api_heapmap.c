@@ -9,13 +9,15 @@
  *   {"tamalloc_heap_map":1,"segment_size":S,"segment_header":H,
  *    "stats":{"allocated":..,"free":..,"free_blocks":..,"mapped":..,"large_allocated":..,"arenas":..},
  *    "arenas":[{"index":i,"threads":t,"allocated":a,"pending":p,
- *               "segments":[{"base":B,"size":Z,"blocks":[[offset,size,free],...]},...],
+ *               "segments":[{"base":B,"size":Z,"blocks":[[offset,size,state],...]},...],
  *               "rover":{"segment":k,"offset":o} or null,
  *               "used_bytes":..,"used_blocks":..,"free_bytes":..,"free_blocks":..,
- *               "largest_free":..,"external_fragmentation":1-largest/free (0 when nothing is free)},...]}
+ *               "largest_free":..,"cached_bytes":..,"cached_blocks":..,
+ *               "external_fragmentation":1-largest/free (0 when nothing is free)},...]}
  *
  * base is the address of a segment's first block, offsets are from it, sizes include the 16-byte
- * header; blocks tile [0, size). Direct-mmap large blocks are in "stats" only. */
+ * header; blocks tile [0, size); state is 0 allocated, 1 free (on the free list), 2 cached (in a
+ * thread's cache). "allocated" is the user's bytes (ta_get_arena_stats), cached bytes excluded. Direct-mmap large blocks are in "stats" only. */
 #include <stdint.h>
 #include <stdio.h>
 
@@ -87,7 +89,7 @@ typedef struct hm_arena {
     size_t nseg;            /* segments opened so far */
     long rover_seg;         /* -1: no rover block seen */
     size_t rover_off;
-    size_t used_bytes, used_blocks, free_bytes, free_blocks, largest_free;
+    size_t used_bytes, used_blocks, free_bytes, free_blocks, largest_free, cached_bytes, cached_blocks;
     int first_block;        /* no block written yet in the current segment */
 } hm_arena;
 
@@ -109,12 +111,16 @@ static int hm_visit(ta_arena *a, ta_block *b, int is_free, int is_rover, void *c
     hm_u64(h->o, off);
     hm_str(h->o, ",");
     hm_u64(h->o, b->size);
-    hm_str(h->o, is_free ? ",1]" : ",0]");
+    int cached = !is_free && ta_block_state(b) == TA_STATE_CACHED;
+    hm_str(h->o, is_free ? ",1]" : cached ? ",2]" : ",0]");
     h->first_block = 0;
     if (is_free) {
         h->free_bytes += b->size;
         h->free_blocks++;
         if (b->size > h->largest_free) h->largest_free = b->size;
+    } else if (cached) {
+        h->cached_bytes += b->size;
+        h->cached_blocks++;
     } else {
         h->used_bytes += b->size;
         h->used_blocks++;
@@ -127,7 +133,7 @@ static int hm_visit(ta_arena *a, ta_block *b, int is_free, int is_rover, void *c
 }
 
 static void hm_arena_write(hm_out *o, ta_arena *a, const ta_arena_stats *as, int first) {
-    hm_arena h = {o, NULL, 0, -1, 0, 0, 0, 0, 0, 0, 1};
+    hm_arena h = {o, NULL, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     hm_str(o, first ? "{" : ",{");
     hm_field(o, "index", as->index, 1);
     hm_field(o, "threads", as->threads, 0);
@@ -149,6 +155,8 @@ static void hm_arena_write(hm_out *o, ta_arena *a, const ta_arena_stats *as, int
     hm_field(o, "free_bytes", h.free_bytes, 0);
     hm_field(o, "free_blocks", h.free_blocks, 0);
     hm_field(o, "largest_free", h.largest_free, 0);
+    hm_field(o, "cached_bytes", h.cached_bytes, 0);
+    hm_field(o, "cached_blocks", h.cached_blocks, 0);
     hm_str(o, ",\"external_fragmentation\":");
     hm_fraction(o, h.largest_free, h.free_bytes);
     hm_str(o, "}");

@@ -6,14 +6,15 @@
  *   threads push onto a->remote without it. Exceptions that take any arena's lock: ta_collect,
  *   ta_check, ta_heap_walk, stats, fork and a pusher draining an arena with no live thread; they
  *   take arena locks in ascending index order, one at a time (fork: all at once, ascending).
- *   Lock ranks (platform/lock.h): arena_table(1) < cache_registry(2) < arena(3) < segmap(4), checked
+ *   Lock ranks (platform/lock.h): cache_registry(1) < arena_table(2) < arena(3) < segmap(4), checked
  *   on every acquire in TA_DEBUG builds. The segmap lock may be taken while
  *   an arena lock is held, never the reverse. mmap/munmap run with no arena lock held: growth maps
  *   first and then links under the lock; release unlinks under the lock and unmaps after.
  *
  * INVARIANTS (check.c verifies them)
- *   allocated == sum of usable sizes of USED and QUEUED blocks; live_blocks == their count;
- *   fl.bytes + sum of sizes of USED and QUEUED blocks == nsegments * TA_SEGMENT_DATA_SIZE;
+ *   allocated == sum of usable sizes of USED, QUEUED and CACHED blocks (every block out of the
+ *   arena: with the user, on its way back, or in a thread cache); live_blocks == their count;
+ *   fl.bytes + sum of sizes of those blocks == nsegments * TA_SEGMENT_DATA_SIZE;
  *   empty_segments == number of segments whose first block is free and spans the whole area;
  *   remote.a_pushed - drained == blocks on the queue + pending chain (when quiescent). */
 #include "alloc/arena.h"
@@ -152,15 +153,33 @@ void ta_arena_drain_all(ta_arena *a) {
     arena_unmap_all(&out);
 }
 
-void ta_arena_free_remote(ta_arena *a, ta_block *b) {
-    ta_remote_push(&a->remote, b);
+/* After a push: if a has no live thread, nobody would drain it, so the pusher does. */
+static void arena_drain_if_ownerless(ta_arena *a) TA_EXCLUDES(a->lock) {
     if (TA_UNLIKELY(ta_atomic_load_acquire(&a->a_threads) == 0) && ta_arena_trylock(a)) {
-        /* No live thread will drain this arena: do it now rather than strand the block. */
         arena_unmap_list out = {NULL};
         while (arena_drain_locked(a, TA_DRAIN_BATCH, &out) == TA_DRAIN_BATCH) {}
         ta_arena_unlock(a);
         arena_unmap_all(&out);
     }
+}
+
+void ta_arena_free_remote(ta_arena *a, ta_block *b) {
+    ta_remote_push(&a->remote, b);
+    arena_drain_if_ownerless(a);
+}
+
+void ta_arena_free_remote_chain(ta_arena *a, ta_block *head, ta_block *tail, size_t n) {
+    ta_remote_push_chain(&a->remote, head, tail, n);
+    arena_drain_if_ownerless(a);
+}
+
+void ta_arena_free_batch(ta_arena *a, ta_block *const *blocks, size_t n) {
+    arena_unmap_list out = {NULL};
+    ta_arena_lock(a);
+    for (size_t i = 0; i < n; i++) arena_release_locked(a, blocks[i], TA_RETAIN_SEGMENTS, &out);
+    if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH, &out);
+    ta_arena_unlock(a);
+    if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
 }
 
 void ta_arena_collect(ta_arena *a) {
@@ -194,14 +213,72 @@ static TA_ALWAYS_INLINE void *arena_carve_locked(ta_arena *a, ta_block *b, size_
     return ta_block_user(u);
 }
 
-/* Nothing fit: map a segment with no lock held, then link it and carve from the list. */
-static TA_NOINLINE void *arena_alloc_grow_slow(ta_arena *a, size_t bsize, size_t align) {
-    ta_segment *s = ta_segment_map(a);
-    if (!s) { errno = ENOMEM; return NULL; }
+/* Carves up to want blocks of bsize bytes from the front of free block b (see ta_arena_alloc_batch):
+ * every block has exactly bsize bytes unless a single block absorbs a remainder too small to stand
+ * alone; the first is USED, the others CACHED. */
+static size_t arena_carve_batch_locked(ta_arena *a, ta_block *b, size_t bsize, size_t want, ta_block **first)
+    TA_REQUIRES(a->lock, a->fl) {
+    size_t k = b->size / bsize;
+    if (k > want) k = want;
+    size_t rest = b->size - k * bsize;
+    if (rest && rest < TA_MIN_BLOCK && k > 1) k--;   /* the remainder then stands as a free block */
+    if (TA_UNLIKELY(ta_segment_is_empty(b))) a->empty_segments--;
+    ta_block *u = ta_fl_carve_locked(&a->fl, b, 0, k * bsize);
+    a->allocated += u->size - k * TA_HDR;
+    a->live_blocks += k;
+    if (k > 1) {
+        ta_block_set(u, bsize, TA_STATE_USED);
+        for (size_t i = 1; i < k; i++) ta_block_set((ta_block *)((char *)u + i * bsize), bsize, TA_STATE_CACHED);
+    }
+    *first = u;
+    return k;
+}
+
+/* One locked attempt: drain, one next-fit search, carve. 0 when nothing fits. */
+static size_t arena_alloc_batch_once(ta_arena *a, size_t bsize, size_t want, ta_block **first) TA_EXCLUDES(a->lock) {
+    arena_unmap_list out = {NULL};
     ta_arena_lock(a);
+    if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH, &out);
+    size_t front = 0, k = 0;
+    ta_block *b = ta_fl_find_locked(&a->fl, bsize, TA_ALIGN, &front);
+    if (b) k = arena_carve_batch_locked(a, b, bsize, want, first);
+    ta_arena_unlock(a);
+    if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
+    return k;
+}
+
+/* A freshly mapped segment joins the arena: one free block spanning it. */
+static void arena_add_segment_locked(ta_arena *a, ta_segment *s) TA_REQUIRES(a->lock, a->fl) {
     ta_arena_link_segment_locked(a, s);
     a->nsegments++;
     a->empty_segments++;
+}
+
+/* Maps a segment with no lock held, then links it. Returns 0, or -1 (errno ENOMEM). */
+static TA_NOINLINE int arena_grow_slow(ta_arena *a) TA_EXCLUDES(a->lock) {
+    ta_segment *s = ta_segment_map(a);
+    if (!s) { errno = ENOMEM; return -1; }
+    ta_arena_lock(a);
+    arena_add_segment_locked(a, s);
+    ta_arena_unlock(a);
+    return 0;
+}
+
+size_t ta_arena_alloc_batch(ta_arena *a, size_t bsize, size_t want, ta_block **first) {
+    size_t k = arena_alloc_batch_once(a, bsize, want, first);
+    while (TA_UNLIKELY(k == 0)) {
+        if (arena_grow_slow(a) != 0) return 0;
+        k = arena_alloc_batch_once(a, bsize, want, first);   /* another thread may take it first */
+    }
+    return k;
+}
+
+/* Nothing fit: map a segment with no lock held, then link it and carve from the list. */
+static TA_NOINLINE void *arena_alloc_grow_slow(ta_arena *a, size_t bsize, size_t align) TA_EXCLUDES(a->lock) {
+    ta_segment *s = ta_segment_map(a);
+    if (!s) { errno = ENOMEM; return NULL; }
+    ta_arena_lock(a);
+    arena_add_segment_locked(a, s);
     size_t front = 0;
     ta_block *b = ta_fl_find_locked(&a->fl, bsize, align, &front);
     void *p = b ? arena_carve_locked(a, b, front, bsize) : NULL;

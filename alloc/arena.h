@@ -52,6 +52,17 @@ TA_HIDDEN void ta_arena_free_local(ta_arena *a, ta_block *b) TA_EXCLUDES(a->lock
 /* Frees claimed block b of arena a from a thread using another arena: a lock-free push. If a has
  * no live thread, the pusher drains it so nothing is stranded. */
 TA_HIDDEN void ta_arena_free_remote(ta_arena *a, ta_block *b) TA_EXCLUDES(a->lock);
+/* The thread caches' refill: one lock, one next-fit search for a free block of at least bsize
+ * bytes (growing by a segment when none fits), and up to want adjacent blocks of bsize bytes carved
+ * from its front in address order. *first is USED (the caller's malloc); the others, at
+ * *first + i * bsize, are CACHED. Returns how many (>= 1), or 0 with errno ENOMEM. */
+TA_HIDDEN size_t ta_arena_alloc_batch(ta_arena *a, size_t bsize, size_t want, ta_block **first) TA_EXCLUDES(a->lock);
+/* The thread caches' flush: n blocks of a (verified CACHED by the cache) go back under one lock,
+ * each coalescing through the normal release path. */
+TA_HIDDEN void ta_arena_free_batch(ta_arena *a, ta_block *const *blocks, size_t n) TA_EXCLUDES(a->lock);
+/* A chain of n claimed blocks of a (QUEUED), linked head -> tail as the remote queue links them,
+ * pushed with one compare-and-swap; drained now if a has no live thread. */
+TA_HIDDEN void ta_arena_free_remote_chain(ta_arena *a, ta_block *head, ta_block *tail, size_t n);
 /* Resizes USED block b of a in place (caller uses arena a). Returns 1 on success. */
 TA_HIDDEN int ta_arena_resize(ta_arena *a, ta_block *b, size_t new_bsize) TA_EXCLUDES(a->lock);
 /* Drains the whole remote queue and unmaps every empty segment. */

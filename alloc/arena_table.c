@@ -9,15 +9,14 @@ static ta_arena table_arenas[TA_MAX_ARENAS];
 static unsigned table_count = 1;
 static ta_lock table_lock;
 
-static void table_thread_exit(void *arena) {
+void ta_arena_table_thread_exit(void *arena) {
     ta_arena *a = arena;
-    if (ta_atomic_sub_acq_rel(&a->a_threads, (size_t)1) == 1) ta_arena_drain_all(a);   /* last one out */
+    if (a && ta_atomic_sub_acq_rel(&a->a_threads, (size_t)1) == 1) ta_arena_drain_all(a);   /* last one out */
 }
 
-int ta_arena_table_init(unsigned count) {
+void ta_arena_table_init(unsigned count) {
     table_count = count < 1 ? 1 : count > TA_MAX_ARENAS ? TA_MAX_ARENAS : count;
     ta_lock_init(&table_lock, TA_RANK_ARENA_TABLE);
-    return ta_tls_init(table_thread_exit);
 }
 
 unsigned ta_arena_table_count(void) { return table_count; }

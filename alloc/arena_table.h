@@ -12,8 +12,11 @@
 /* The calling thread's arena, or NULL before its first allocation (one TLS load). */
 static TA_ALWAYS_INLINE ta_arena *ta_arena_mine(void) { return (ta_arena *)ta_tls_arena(); }
 
-/* Called once by init: fixes the arena count and arms the thread-exit hook. */
-TA_HIDDEN int ta_arena_table_init(unsigned count);
+/* Called once by init: fixes the arena count. */
+TA_HIDDEN void ta_arena_table_init(unsigned count);
+/* Thread exit (init's TLS exit callback): gives back the thread's hold on arena (NULL: none); the
+ * last thread out drains its remote queue. */
+TA_HIDDEN void ta_arena_table_thread_exit(void *arena);
 TA_HIDDEN unsigned ta_arena_table_count(void);
 /* Arena i if initialised, else NULL. */
 TA_HIDDEN ta_arena *ta_arena_table_get(unsigned i);

@@ -12,8 +12,10 @@
  *   tag & ~15 == key(block, size), where key mixes a per-process secret with the address and size,
  *   so a header cannot be forged without the secret; tag & 15 == the state.
  * The size word is written only by the owning arena under its lock, while the block is free or
- * being (de)allocated; the state changes by compare-and-swap, so two frees of one block race to
- * a single winner and the loser is reported as a double free. */
+ * being (de)allocated. A remote free changes the state USED -> QUEUED by compare-and-swap, so two
+ * such frees race to a single winner and the loser is reported as a double free; the owning
+ * thread's cache moves USED <-> CACHED with a verified load and a store (its only racing case, two
+ * threads freeing one block at the same instant, is best effort). */
 #ifndef TA_BLOCK_H
 #define TA_BLOCK_H
 
@@ -35,6 +37,7 @@ enum ta_block_state {
     TA_STATE_QUEUED = 3,  /* freed by the user, not yet on the free list (remote queue or in flight) */
     TA_STATE_LARGE = 4,   /* a live direct-mmap block */
     TA_STATE_MERGED = 5,  /* this header was absorbed by coalescing; kept only to name double frees */
+    TA_STATE_CACHED = 6,  /* freed into its owning thread's cache (cache.h), out of the arena */
 };
 #define TA_STATE_MASK ((uint64_t)15)
 
@@ -55,12 +58,15 @@ static TA_ALWAYS_INLINE size_t ta_block_size_for(size_t n) {
     return s < TA_MIN_BLOCK ? TA_MIN_BLOCK : s;
 }
 
+/* The keyed part of a tag: one multiply. The size is rotated (a bijection, so every bit of it
+ * counts) and added to the secret-mixed address; multiplying by an odd constant is a bijection too,
+ * so a change of either field changes the product, and the top 60 bits unless the two products
+ * differ by less than 16 (about 2^-60 for a random corruption). The low four bits hold the state.
+ * Without the secret a header cannot be forged for a chosen address. */
 static TA_ALWAYS_INLINE uint64_t ta_block_key(const void *b, size_t size) {
-    uint64_t x = ta_block_secret ^ (uint64_t)(uintptr_t)b ^ ((uint64_t)size * 0x9e3779b97f4a7c15ULL);
-    x ^= x >> 31;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 29;
-    return x & ~TA_STATE_MASK;
+    uint64_t s = (uint64_t)size;
+    uint64_t x = ((uint64_t)(uintptr_t)b ^ ta_block_secret) + ((s << 24) | (s >> 40));
+    return (x * 0x9e3779b97f4a7c15ULL) & ~TA_STATE_MASK;
 }
 static TA_ALWAYS_INLINE uint64_t ta_block_tag(const void *b, size_t size, enum ta_block_state s) {
     return ta_block_key(b, size) | (uint64_t)s;

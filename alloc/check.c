@@ -45,7 +45,8 @@ static int check_segment(ta_arena *a, ta_segment *s, ta_block **expect, ta_block
         if (!ta_block_tag_ok(b)) return TA_CHECK_HEADER;
         enum ta_block_state st = ta_block_state(b);
         int is_free = st == TA_STATE_FREE;
-        if (st != TA_STATE_FREE && st != TA_STATE_USED && st != TA_STATE_QUEUED) return TA_CHECK_HEADER;
+        if (st != TA_STATE_FREE && st != TA_STATE_USED && st != TA_STATE_QUEUED && st != TA_STATE_CACHED)
+            return TA_CHECK_HEADER;
         if (is_free != ta_segment_is_free_start(s, b)) return TA_CHECK_BITMAP;
         if (is_free) {
             if (prev_free) return TA_CHECK_ADJACENT_FREE;
@@ -59,7 +60,8 @@ static int check_segment(ta_arena *a, ta_segment *s, ta_block **expect, ta_block
             free_here++;
             if (size == TA_SEGMENT_DATA_SIZE) (*empty)++;
             if (a->fl.level >= 2 && ta_fl_poison_damage((char *)b + TA_POISON_SKIP, (char *)b + size)) return TA_CHECK_POISON;
-        } else {   /* USED, or QUEUED: claimed by a free, counted in allocated until its owner releases it */
+        } else {   /* USED, QUEUED (claimed by a free, on its way back) or CACHED (in a thread cache):
+                      out of the arena, counted in allocated until the arena gets it back */
             *allocated += ta_block_usable(b);
             (*live)++;
         }

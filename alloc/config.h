@@ -28,6 +28,20 @@
 #define TA_RETAIN_SEGMENTS  1u     /* fully free segments an arena keeps mapped */
 #define TA_DRAIN_BATCH      256u   /* remote frees drained per allocation or free */
 
+/* The per-thread cache (cache.h): bin i holds free blocks of exactly i * TA_ALIGN bytes, for requests
+ * up to TA_CACHE_MAX_REQUEST bytes (block size ta_block_size_for(n) = class * 16). */
+#define TA_CACHE_MAX_REQUEST   1024u
+#define TA_CACHE_MAX_BLOCK     (TA_CACHE_MAX_REQUEST + TA_HDR)            /* 1040 */
+#define TA_CACHE_BINS          (TA_CACHE_MAX_BLOCK / TA_ALIGN + 1)        /* 66: bins 2..65 used */
+#define TA_CACHE_BYTES_DEFAULT ((size_t)256 << 10)   /* per thread, TAMALLOC_CACHE_BYTES */
+#define TA_CACHE_BYTES_MIN     ((size_t)0)
+#define TA_CACHE_BYTES_MAX     ((size_t)64 << 20)
+#define TA_CACHE_BIN_MAX       512u   /* blocks one bin may hold, whatever the byte budget */
+#define TA_CACHE_FILL_FIRST    3u     /* blocks a bin's first refill caches (then doubling): a
+                                         short-lived thread touches little memory */
+#define TA_OUTBOX_SLOTS        8u     /* arenas a thread batches remote frees for at once */
+#define TA_OUTBOX_BATCH        64u    /* remote frees pushed to their arena with one CAS */
+
 /* TAMALLOC_CHECK=2 keeps every free byte past a free block's header and two links filled with
  * this value and verifies it when the bytes are handed out again. */
 #define TA_POISON_BYTE      0xdb
@@ -38,5 +52,7 @@ _Static_assert(TA_HDR % TA_ALIGN == 0, "header keeps user pointers aligned");
 _Static_assert(TA_MIN_BLOCK >= TA_HDR + 2 * sizeof(void *), "a free block holds its two links");
 _Static_assert(TA_GRANULES == 64u * 64u * 64u, "three-level free-start bitmap covers a segment");
 _Static_assert(TA_MMAP_THRESHOLD_MAX * 2 < TA_SEGMENT_SIZE, "arena blocks fit a segment with room");
+_Static_assert(TA_CACHE_MAX_REQUEST < TA_MMAP_THRESHOLD_MIN, "cached sizes always come from the arenas");
+_Static_assert((TA_OUTBOX_SLOTS & (TA_OUTBOX_SLOTS - 1)) == 0, "outbox slots are a power of two");
 
 #endif

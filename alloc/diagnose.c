@@ -41,7 +41,7 @@ void ta_diagnose_fault(ta_block *b, const char *data_start, const char *data_end
         if (st == TA_STATE_FREE && data_start == (const char *)s + TA_SEGMENT_HEADER_SIZE &&
             data_end == (const char *)s + TA_SEGMENT_SIZE && !ta_segment_is_free_start(s, b))
             ta_fault(TA_FAULT_CORRUPT_HEADER, user, "state says free but the block is not on the free list");
-        if (st == TA_STATE_FREE || st == TA_STATE_QUEUED)
+        if (st == TA_STATE_FREE || st == TA_STATE_QUEUED || st == TA_STATE_CACHED)
             ta_fault(op[0] == 'f' ? TA_FAULT_DOUBLE_FREE : TA_FAULT_USE_AFTER_FREE, user, op);
         ta_fault(TA_FAULT_CORRUPT_HEADER, user, "unexpected block state");
     } else if (tag == ta_block_tag(b, 0, TA_STATE_MERGED)) {

@@ -186,7 +186,10 @@ ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t 
     if (rest < TA_MIN_BLOCK) { bsize += rest; rest = 0; }
     ta_block *a = (ta_block *)((char *)b + front);
     ta_block *r = rest ? (ta_block *)((char *)a + bsize) : NULL;
-    if (TA_UNLIKELY(fl->level >= 2)) fl_poison_verify((char *)a + (front ? 0 : TA_POISON_SKIP), (char *)a + bsize);
+    /* Level 2: every byte handed out was poison, and so were those the remainder's header and links
+     * are about to overwrite (bytes coalescing absorbed: a write there must not be erased unseen). */
+    if (TA_UNLIKELY(fl->level >= 2))
+        fl_poison_verify((char *)a + (front ? 0 : TA_POISON_SKIP), (char *)a + bsize + (r ? TA_POISON_SKIP : 0));
     if (front) {
         /* b shrinks in place to the front gap; the tail remainder is linked right after it. */
         ta_block_set(b, front, TA_STATE_FREE);
@@ -282,6 +285,10 @@ int ta_fl_resize_locked(ta_freelist *fl, ta_block *b, size_t new_size) {
     if (!n || !ta_segment_is_free_start(s, n) || old + n->size < new_size) return 0;
     size_t avail = old + n->size, rest = avail - new_size;
     int rover_was_n = fl->rover == n;
+    /* Level 2: the bytes taken from n were poison past n's own header and links, and so are those a
+     * remainder's header and links will overwrite. */
+    if (TA_UNLIKELY(fl->level >= 2))
+        fl_poison_verify((char *)n + TA_POISON_SKIP, (char *)b + new_size + (rest >= TA_MIN_BLOCK ? TA_POISON_SKIP : 0));
     ta_fl_remove_locked(fl, n);   /* before writing anything inside n: its links are read here */
     fl_mark_merged(fl, n);
     if (rest < TA_MIN_BLOCK) {

@@ -2,6 +2,7 @@
 #include "alloc/init.h"
 
 #include "alloc/arena_table.h"
+#include "alloc/cache.h"
 #include "alloc/block.h"
 #include "alloc/check.h"
 #include "alloc/config.h"
@@ -10,6 +11,7 @@
 #include "alloc/platform/atomic.h"
 #include "alloc/platform/lock.h"
 #include "alloc/platform/os.h"
+#include "alloc/platform/tls.h"
 #include "alloc/segmap.h"
 #include "alloc/stats.h"
 
@@ -23,17 +25,28 @@ static void init_lock_fault(const ta_lock *l, int kind, const char *detail) {
     ta_fault(kind == TA_LOCK_FAULT_RANK ? TA_FAULT_LOCK_RANK : TA_FAULT_REENTRY, l, detail);
 }
 
+/* Fork takes every lock in rank order (cache registry, arena table, arenas, segmap) and gives them
+ * back in reverse. */
 static void init_fork_prepare(void) {
+    ta_cache_fork_prepare();
     ta_arena_table_fork_prepare();
     ta_segmap_fork_prepare();
 }
 static void init_fork_parent(void) {
     ta_segmap_fork_parent();
     ta_arena_table_fork_parent();
+    ta_cache_fork_parent();
 }
 static void init_fork_child(void) {
     ta_segmap_fork_child();
     ta_arena_table_fork_child();
+    ta_cache_fork_child();
+}
+
+/* Thread exit: the cache goes back first (it may free into the arena the thread still holds). */
+static void init_thread_exit(void *arena) {
+    ta_cache_thread_exit();
+    ta_arena_table_thread_exit(arena);
 }
 
 static void init_phase1(void) {
@@ -44,6 +57,8 @@ static void init_phase1(void) {
     ta_segmap_init();
     unsigned arenas = ta_opt.arenas ? ta_opt.arenas : TA_ARENAS_PER_CPU * ta_os_cpu_count();
     ta_arena_table_init(arenas);
+    ta_cache_init(ta_opt.cache, ta_opt.cache_bytes);
+    ta_tls_init(init_thread_exit);
     if (ta_opt.check >= 2) ta_arena_full_check = ta_arena_check_or_fault_locked;
 }
 

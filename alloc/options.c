@@ -11,6 +11,8 @@ ta_options ta_opt = {
     .mmap_threshold = TA_MMAP_THRESHOLD_DEFAULT,
     .stats = TA_STATS_OFF,
     .check = 1,
+    .cache = 1,
+    .cache_bytes = TA_CACHE_BYTES_DEFAULT,
 };
 
 static int opt_streq(const char *a, const char *b) {
@@ -87,6 +89,15 @@ void ta_options_load(void) {
         if (ta_options_parse_size(v, 0, 2, &n) == 0) ta_opt.check = (int)n;
         else opt_report("TAMALLOC_CHECK", v, "0, 1 or 2");
     }
+    if ((v = ta_os_getenv("TAMALLOC_CACHE")) != NULL) {
+        if (ta_options_parse_size(v, 0, 1, &n) == 0) ta_opt.cache = (int)n;
+        else opt_report("TAMALLOC_CACHE", v, "0 or 1");
+    }
+    if ((v = ta_os_getenv("TAMALLOC_CACHE_BYTES")) != NULL) {
+        if (ta_options_parse_size(v, TA_CACHE_BYTES_MIN, TA_CACHE_BYTES_MAX, &n) == 0) ta_opt.cache_bytes = n;
+        else opt_report("TAMALLOC_CACHE_BYTES", v, "bytes from 0 to 64M, suffix K or M allowed");
+    }
+    if (ta_opt.check >= 2) ta_opt.cache = 0;
     if ((v = ta_os_getenv("TAMALLOC_HEAP_MAP")) != NULL && ta_options_parse_path(v, ta_opt.heap_map) != 0)
         opt_report("TAMALLOC_HEAP_MAP", v, "a file path shorter than 1024 bytes");
     if ((v = ta_os_getenv("TAMALLOC_TRACE")) != NULL && ta_options_parse_path(v, ta_opt.trace) != 0)

@@ -18,6 +18,9 @@ typedef struct ta_options {
     size_t mmap_threshold;    /* TAMALLOC_MMAP_THRESHOLD: requests >= this get their own mapping */
     int stats;                /* TAMALLOC_STATS: enum ta_stats_mode, printed at exit */
     int check;                /* TAMALLOC_CHECK: 0, 1 (default) or 2 */
+    int cache;                /* TAMALLOC_CACHE: 1 (default) per-thread caches on, 0 off (forced off
+                                 at TAMALLOC_CHECK=2, where every free is checked at once) */
+    size_t cache_bytes;       /* TAMALLOC_CACHE_BYTES: bound on the bytes one thread caches */
     char heap_map[TA_OPT_PATH_MAX];  /* TAMALLOC_HEAP_MAP: file for the JSON heap map; "" = off */
     char trace[TA_OPT_PATH_MAX];     /* TAMALLOC_TRACE: file for the binary trace; "" = off */
 } ta_options;

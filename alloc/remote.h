@@ -1,6 +1,7 @@
 /* remote.h - the lock-free multi-producer, single-consumer queue of blocks freed by threads that do
  * not own the block's arena.
- * Producers: any thread, no lock; one release compare-and-swap per push; they write only the
+ * Producers: any thread, no lock; one release compare-and-swap per push (of one block, or of a
+ *   chain a thread cache batched for this arena); they write only the
  *   block's first payload word (a safe-linked pointer to the previous head) and the pushed count,
  *   which shares the head's cache line so a push dirties no extra line.
  * Consumer: the owning arena, under its lock, takes the whole chain with one acquire exchange
@@ -34,6 +35,17 @@ static inline void ta_remote_push(ta_remote *q, ta_block *b) {
         *slot = ta_link_encode(slot, head);
     } while (!ta_atomic_cas_weak_release(&q->a_head, &head, b));
     ta_atomic_add_relaxed(&q->a_pushed, (size_t)1);
+}
+
+/* Pushes a chain of n blocks already linked head -> ... -> tail through their link words (encoded
+ * with ta_link_encode, as ta_remote_next decodes them): one compare-and-swap for the whole chain. */
+static inline void ta_remote_push_chain(ta_remote *q, ta_block *head, ta_block *tail, size_t n) {
+    uintptr_t *slot = ta_remote_slot(tail);
+    ta_block *old = ta_atomic_load_relaxed(&q->a_head);
+    do {
+        *slot = ta_link_encode(slot, old);
+    } while (!ta_atomic_cas_weak_release(&q->a_head, &old, head));
+    ta_atomic_add_relaxed(&q->a_pushed, n);
 }
 
 /* One relaxed load: is anything queued? (A hint; the exchange decides.) */

@@ -1,5 +1,6 @@
 /* segmap.c - registration side of the address -> mapping table (see segmap.h). Leaves are mapped
- * on first use and never returned (64 KiB each, one per 32 GiB of address space in use). */
+ * on first use and never returned (64 KiB each, one per 32 GiB of address space in use); until
+ * then a top entry points at the shared empty leaf. */
 #include "alloc/segmap.h"
 
 #include <errno.h>
@@ -7,16 +8,27 @@
 #include "alloc/platform/lock.h"
 #include "alloc/platform/os.h"
 
-_Atomic(ta_segmap_leaf *) ta_segmap_top[(size_t)1 << TA_SEGMAP_TOP_BITS];
+#define SEGMAP_LEAF_ENTRIES ((size_t)1 << TA_SEGMAP_LEAF_BITS)
+
+ta_span ta_segmap_none = {0};
+/* The shared leaf of every top entry not in use: all its entries are ta_segmap_none (never written). */
+static ta_segmap_leaf segmap_empty_leaf = {{[0 ... SEGMAP_LEAF_ENTRIES - 1] = &ta_segmap_none}};
+_Atomic(ta_segmap_leaf *) ta_segmap_top[(size_t)1 << TA_SEGMAP_TOP_BITS] = {
+    [0 ...((size_t)1 << TA_SEGMAP_TOP_BITS) - 1] = &segmap_empty_leaf};
 static ta_lock segmap_lock;
 
 void ta_segmap_init(void) { ta_lock_init(&segmap_lock, TA_RANK_SEGMAP); }
 
+/* The leaf of top_index, mapped (all entries none) when create is set; NULL when it has none. */
 static ta_segmap_leaf *segmap_leaf_locked(size_t top_index, int create) TA_REQUIRES(segmap_lock) {
     ta_segmap_leaf *leaf = ta_atomic_load_relaxed(&ta_segmap_top[top_index]);
+    if (leaf == &segmap_empty_leaf) leaf = NULL;
     if (!leaf && create) {
         leaf = ta_os_map_aligned(sizeof(ta_segmap_leaf), ta_os_page_size());
-        if (leaf) ta_atomic_store_release(&ta_segmap_top[top_index], leaf);
+        if (leaf) {
+            for (size_t i = 0; i < SEGMAP_LEAF_ENTRIES; i++) ta_atomic_store_relaxed(&leaf->a_entry[i], &ta_segmap_none);
+            ta_atomic_store_release(&ta_segmap_top[top_index], leaf);
+        }
     }
     return leaf;
 }
@@ -35,7 +47,7 @@ static int segmap_set(void *base, size_t size, ta_span *span) {
     }
     for (uintptr_t c = first; c <= last; c++) {
         ta_segmap_leaf *leaf = segmap_leaf_locked(c >> TA_SEGMAP_LEAF_BITS, 0);
-        if (leaf) ta_atomic_store_release(&leaf->a_entry[c & (((uintptr_t)1 << TA_SEGMAP_LEAF_BITS) - 1)], span);
+        if (leaf) ta_atomic_store_release(&leaf->a_entry[c & (SEGMAP_LEAF_ENTRIES - 1)], span ? span : &ta_segmap_none);
     }
     ta_lock_release(&segmap_lock);
     return 0;

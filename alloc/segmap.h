@@ -2,7 +2,7 @@
  * address to the header of the tamalloc mapping (arena segment or large block) that contains it.
  * Every tamalloc mapping is aligned to TA_SEGMENT_SIZE, so each 4 MiB chunk of the address space
  * belongs to at most one mapping; the map has one entry per chunk, in a two-level radix table.
- * Readers: two acquire loads, no lock. Writers (register/unregister) take the segmap lock, which
+ * Readers: two acquire loads, no lock, no NULL test (empty entries point at ta_segmap_none). Writers (register/unregister) take the segmap lock, which
  * ranks above the arena locks (it may be taken while an arena lock is held, never the reverse).
  * Relies on: os.h for leaf pages, lock.h. Knows nothing about arenas or blocks. */
 #ifndef TA_SEGMAP_H
@@ -19,8 +19,8 @@
 typedef struct ta_span {
     uint64_t kind;  /* TA_SPAN_SEGMENT or TA_SPAN_LARGE */
 } ta_span;
-#define TA_SPAN_SEGMENT 0x5441534547u   /* "TASEG" */
-#define TA_SPAN_LARGE   0x54414c5247u   /* "TALRG" */
+#define TA_SPAN_SEGMENT 0x47455354u   /* "TSEG" (fits a sign-extended 32-bit compare) */
+#define TA_SPAN_LARGE   0x47524c54u   /* "TLRG" */
 
 #define TA_SEGMAP_ADDR_BITS 48u
 #define TA_SEGMAP_LEAF_BITS 13u
@@ -31,14 +31,22 @@ typedef struct ta_segmap_leaf {
 } ta_segmap_leaf;
 
 extern _Atomic(ta_segmap_leaf *) ta_segmap_top[(size_t)1 << TA_SEGMAP_TOP_BITS] TA_HIDDEN;
+/* What an address outside every tamalloc mapping finds: kind 0. Top entries without a leaf of their
+ * own point at a leaf of such entries, so a lookup needs no NULL test (ta_free's fast path). */
+extern ta_span ta_segmap_none TA_HIDDEN;
+
+/* The mapping that contains p, or &ta_segmap_none (kind 0) when p is in none. */
+static TA_ALWAYS_INLINE ta_span *ta_segmap_find(const void *p) {
+    uintptr_t a = (uintptr_t)p, top = a >> (TA_SEGMENT_SHIFT + TA_SEGMAP_LEAF_BITS);
+    if (TA_UNLIKELY(top >= ((uintptr_t)1 << TA_SEGMAP_TOP_BITS))) return &ta_segmap_none;   /* beyond 48 bits */
+    ta_segmap_leaf *leaf = ta_atomic_load_acquire(&ta_segmap_top[top]);
+    return ta_atomic_load_acquire(&leaf->a_entry[(a >> TA_SEGMENT_SHIFT) & (((uintptr_t)1 << TA_SEGMAP_LEAF_BITS) - 1)]);
+}
 
 /* The mapping that contains p, or NULL when p is not inside any live tamalloc mapping. */
 static TA_ALWAYS_INLINE ta_span *ta_segmap_lookup(const void *p) {
-    uintptr_t a = (uintptr_t)p;
-    if (TA_UNLIKELY(a >> TA_SEGMAP_ADDR_BITS)) return NULL;
-    ta_segmap_leaf *leaf = ta_atomic_load_acquire(&ta_segmap_top[a >> (TA_SEGMENT_SHIFT + TA_SEGMAP_LEAF_BITS)]);
-    if (TA_UNLIKELY(!leaf)) return NULL;
-    return ta_atomic_load_acquire(&leaf->a_entry[(a >> TA_SEGMENT_SHIFT) & (((uintptr_t)1 << TA_SEGMAP_LEAF_BITS) - 1)]);
+    ta_span *sp = ta_segmap_find(p);
+    return sp->kind ? sp : NULL;
 }
 
 /* Records [base, base + size) as belonging to span; base is TA_SEGMENT_SIZE-aligned. Returns 0, or

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc/arena_table.h"
+#include "alloc/cache.h"
 #include "alloc/large.h"
 
 size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
@@ -31,6 +32,15 @@ size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
     out->remote_pushed = ta_atomic_load_relaxed(&a->remote.a_pushed);
     ta_arena_unlock(a);
     out->remote_pending = out->remote_pushed >= out->remote_drained ? out->remote_pushed - out->remote_drained : 0;
+    /* The arena counts every block out of it; the caches' bins are not the user's. Frees batched in
+     * an outbox, like those pushed to the queue, count until the owner drains them. Read after the
+     * arena, a cache may have changed meanwhile: the figures are a snapshot of each. */
+    ta_cache_totals ct;
+    ta_cache_arena_totals(a, &ct);
+    out->cached_blocks = ct.blocks;
+    out->cached = ct.bytes;
+    out->remote_batched = ct.batched;
+    out->allocated = out->allocated >= out->cached ? out->allocated - out->cached : 0;
     return n;
 }
 
@@ -46,6 +56,9 @@ void ta_stats_gather(ta_stats *out) {
         out->mapped += as.mapped;
         out->remote_pushed += as.remote_pushed;
         out->remote_drained += as.remote_drained;
+        out->cached += as.cached;
+        out->remote_batched += as.remote_batched;
+        out->cached_blocks += as.cached_blocks;
     }
     ta_large_totals lt;
     ta_large_get_totals(&lt);
@@ -73,14 +86,17 @@ size_t ta_stats_format(char *buf, size_t cap, int json) {
     ta_stats_gather(&t);
     if (json) {
         stats_put(&b, "{\"tamalloc\":{\"allocated\":%zu,\"free\":%zu,\"free_blocks\":%zu,\"mapped\":%zu,"
-                      "\"large_allocated\":%zu,\"arenas\":%zu,\"remote_pushed\":%zu,\"remote_drained\":%zu,\"arena\":[",
-                  t.allocated, t.free, t.free_blocks, t.mapped, t.large_allocated, t.arenas, t.remote_pushed, t.remote_drained);
+                      "\"large_allocated\":%zu,\"arenas\":%zu,\"remote_pushed\":%zu,\"remote_drained\":%zu,"
+                      "\"remote_batched\":%zu,\"cached\":%zu,\"cached_blocks\":%zu,\"arena\":[",
+                  t.allocated, t.free, t.free_blocks, t.mapped, t.large_allocated, t.arenas, t.remote_pushed, t.remote_drained,
+                  t.remote_batched, t.cached, t.cached_blocks);
     } else {
         stats_put(&b, "tamalloc stats: allocated %zu, free %zu in %zu blocks, mapped %zu, large %zu, arenas %zu, "
-                      "remote pushed %zu drained %zu\n",
-                  t.allocated, t.free, t.free_blocks, t.mapped, t.large_allocated, t.arenas, t.remote_pushed, t.remote_drained);
-        stats_put(&b, "%5s %7s %12s %12s %9s %5s %10s %10s %8s %10s %10s\n", "arena", "threads", "allocated", "free",
-                  "freeblk", "segs", "pushed", "drained", "pending", "contended", "acquired");
+                      "remote pushed %zu drained %zu batched %zu, cached %zu in %zu blocks\n",
+                  t.allocated, t.free, t.free_blocks, t.mapped, t.large_allocated, t.arenas, t.remote_pushed, t.remote_drained,
+                  t.remote_batched, t.cached, t.cached_blocks);
+        stats_put(&b, "%5s %7s %12s %12s %9s %5s %10s %10s %8s %10s %10s %10s %9s\n", "arena", "threads", "allocated", "free",
+                  "freeblk", "segs", "pushed", "drained", "pending", "contended", "acquired", "cached", "cachedblk");
     }
     ta_arena_stats as;
     int first = 1;
@@ -88,13 +104,15 @@ size_t ta_stats_format(char *buf, size_t cap, int json) {
         if (!as.in_use) continue;
         if (json)
             stats_put(&b, "%s{\"index\":%u,\"threads\":%zu,\"allocated\":%zu,\"free\":%zu,\"free_blocks\":%zu,\"segments\":%zu,"
-                          "\"remote_pushed\":%zu,\"remote_drained\":%zu,\"remote_pending\":%zu,\"lock_contended\":%zu,\"lock_acquired\":%zu}",
+                          "\"remote_pushed\":%zu,\"remote_drained\":%zu,\"remote_pending\":%zu,\"lock_contended\":%zu,\"lock_acquired\":%zu,"
+                          "\"remote_batched\":%zu,\"cached\":%zu,\"cached_blocks\":%zu}",
                       first ? "" : ",", as.index, as.threads, as.allocated, as.free, as.free_blocks, as.segments,
-                      as.remote_pushed, as.remote_drained, as.remote_pending, as.lock_contended, as.lock_acquired);
+                      as.remote_pushed, as.remote_drained, as.remote_pending, as.lock_contended, as.lock_acquired,
+                      as.remote_batched, as.cached, as.cached_blocks);
         else
-            stats_put(&b, "%5u %7zu %12zu %12zu %9zu %5zu %10zu %10zu %8zu %10zu %10zu\n", as.index, as.threads, as.allocated,
-                      as.free, as.free_blocks, as.segments, as.remote_pushed, as.remote_drained, as.remote_pending,
-                      as.lock_contended, as.lock_acquired);
+            stats_put(&b, "%5u %7zu %12zu %12zu %9zu %5zu %10zu %10zu %8zu %10zu %10zu %10zu %9zu\n", as.index, as.threads,
+                      as.allocated, as.free, as.free_blocks, as.segments, as.remote_pushed, as.remote_drained, as.remote_pending,
+                      as.lock_contended, as.lock_acquired, as.cached, as.cached_blocks);
         first = 0;
     }
     if (json) stats_put(&b, "]}}\n");

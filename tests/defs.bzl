@@ -1,9 +1,10 @@
 """ta_test: a cc_test of the public ta_* API, re-run under environment variants.
 
 ta_test(name = "x_test", srcs = ["x_test.c"]) emits
-    x_test          the plain test (glibc keeps malloc; the test calls ta_* directly)
+    x_test          the plain test (glibc keeps malloc; the test calls ta_* directly; thread caches on)
     x_test_arenas1  the same binary with TAMALLOC_ARENAS=1 (every thread shares one arena)
-    x_test_check2   the same binary with TAMALLOC_CHECK=2 (full invariant checks)
+    x_test_check2   the same binary with TAMALLOC_CHECK=2 (full invariant checks; caches off)
+    x_test_cache0   the same binary with TAMALLOC_CACHE=0 (every call goes to the arena)
     x_test_all      a test_suite of all of them.
 env_variants = False emits only the plain test (still wrapped in <name>_all).
 """
@@ -12,6 +13,7 @@ load("//alloc:copts.bzl", "TA_TEST_COPTS")
 
 TA_ENV_VARIANTS = {
     "arenas1": {"TAMALLOC_ARENAS": "1"},
+    "cache0": {"TAMALLOC_CACHE": "0"},
     "check2": {"TAMALLOC_CHECK": "2"},
 }
 

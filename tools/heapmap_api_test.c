@@ -5,7 +5,8 @@
  *     with holes beside it a value strictly between 0 and 1;
  *   - a stream without a file descriptor (fmemopen), NULL, or a descriptor that cannot be written
  *     gives -1;
- *   - large (direct-mmap) blocks are not listed as arena blocks but counted in "stats".
+ *   - large (direct-mmap) blocks are not listed as arena blocks but counted in "stats";
+ *   - blocks in a thread cache are listed with state 2 and counted in the arena's cached_blocks.
  * Built twice (tools/BUILD): with the C library's malloc, and with the tamalloc drop-in as the
  * program's malloc, where any allocation ta_heap_map made while it holds an arena lock would be
  * reported as a re-entry fault and abort the test. */
@@ -86,11 +87,12 @@ static void test_writes_one_object_after_buffered_output(void **state) {
 }
 
 /* Runs in a new thread, which gets an arena no other thread uses: its heap is exactly what this
- * function builds. */
+ * function builds. The blocks are past the thread cache's sizes (1 KiB), so each free goes to the
+ * arena's free list at once. */
 static void *fragment_fresh_arena(void *arg) {
     FILE **files = arg;
     void *a[64];
-    for (int i = 0; i < 64; i++) a[i] = ta_malloc(200);
+    for (int i = 0; i < 64; i++) a[i] = ta_malloc(1200);
     assert_int_equal(ta_heap_map(files[0]), 0);   /* live blocks and the tail: one free block */
     for (int i = 0; i < 64; i += 2) ta_free(a[i]);   /* 32 holes between live blocks */
     assert_int_equal(ta_heap_map(files[1]), 0);
@@ -124,6 +126,44 @@ static void test_fragmentation_figures(void **state) {
     assert_true(frag > 0.0 && frag < 1.0);
     fclose(files[0]);
     fclose(files[1]);
+}
+
+/* Blocks freed into the thread cache are their own category in the map: state 2 in the block
+ * triples, and the arena's cached_blocks equals both their count and ta_get_arena_stats'. */
+static void *cache_some(void *arg) {
+    FILE *f = arg;
+    void *a[12];
+    for (int i = 0; i < 12; i++) a[i] = ta_malloc(48);
+    for (int i = 0; i < 12; i++) ta_free(a[i]);
+    find_ctx c = {(const char *)a[0] - 16, -1};
+    ta_heap_walk(find_arena, &c);
+    ta_arena_stats as;
+    ta_get_arena_stats((unsigned)c.arena, &as);
+    assert_int_equal(ta_heap_map(f), 0);
+    return (void *)(intptr_t)(c.arena * 1000 + (int)as.cached_blocks);
+}
+
+static void test_cached_blocks_shown(void **state) {
+    ta_stats st;
+    ta_get_stats(&st);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    pthread_t t;
+    void *ret;
+    assert_int_equal(pthread_create(&t, NULL, cache_some, f), 0);
+    assert_int_equal(pthread_join(t, &ret), 0);
+    int arena = (int)(intptr_t)ret / 1000, cached = (int)(intptr_t)ret % 1000;
+    const char *s = read_back(f);
+    char want[16];
+    snprintf(want, sizeof want, "%d", cached);
+    assert_string_equal(field(s, (unsigned)arena, "cached_blocks"), want);
+    if (getenv("TAMALLOC_CACHE") && strcmp(getenv("TAMALLOC_CACHE"), "0") == 0) {
+        assert_int_equal(cached, 0);
+    } else {
+        assert_true(cached >= 12);   /* the twelve freed ones, and the rest of their refill batch */
+        assert_non_null(strstr(s, ",2]"));   /* a block triple with state 2 */
+    }
+    fclose(f);
 }
 
 static void test_streams_it_cannot_write(void **state) {
@@ -160,6 +200,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_writes_one_object_after_buffered_output),
         cmocka_unit_test(test_fragmentation_figures),
+        cmocka_unit_test(test_cached_blocks_shown),
         cmocka_unit_test(test_streams_it_cannot_write),
         cmocka_unit_test(test_large_blocks_only_in_stats),
     };

@@ -2,12 +2,14 @@
 """heapmap_check.py - compares a ta_heap_map JSON (MAP) with the heap_walk/stats view of the same
 heap written by heapmap_gen (EXPECT). Fails (exit 1, one line per problem) unless:
   - the map parses as JSON and names the same arenas, in index order, as the walk;
-  - every arena's blocks, as base + offset, size and free flag, are exactly the walk's blocks, in
+  - every arena's blocks, as base + offset, size and state (0 allocated, 1 free, 2 cached in a
+    thread cache), are exactly the walk's blocks, in
     address order, and tile each segment (offsets contiguous from 0, sizes summing to its size);
   - the rover is the block the walk marks is_rover (or null when the walk marks none);
-  - the per-arena figures (used/free bytes and blocks, largest free, external fragmentation) are
-    those of the blocks, free bytes and blocks agree with ta_get_arena_stats, pending with its
-    remote_pending; the totals agree with ta_get_stats;
+  - the per-arena figures (used/free/cached bytes and blocks, largest free, external
+    fragmentation) are those of the blocks, free bytes and blocks agree with ta_get_arena_stats,
+    cached blocks with its cached_blocks, pending with its remote_pending; the totals agree with
+    ta_get_stats;
   - the generator's arena has the free-block count and the pending count heapmap_gen built.
 Usage: heapmap_check.py MAP.json EXPECT.json
 """
@@ -42,10 +44,11 @@ def main(map_path, expect_path):
         rover_addr = None
         for k, seg in enumerate(arena["segments"]):
             at = 0
-            for off, size, free in seg["blocks"]:
+            for off, size, state in seg["blocks"]:
                 check(off == at, f"arena {i} seg {k}: block at offset {off}, expected {at} (not tiled)")
+                check(state in (0, 1, 2), f"arena {i} seg {k}: block at offset {off} has state {state}")
                 at = off + size
-                blocks.append([seg["base"] + off, size, free])
+                blocks.append([seg["base"] + off, size, state])
                 if arena["rover"] and arena["rover"]["segment"] == k and arena["rover"]["offset"] == off:
                     rover_addr = seg["base"] + off
             check(at == seg["size"], f"arena {i} seg {k}: blocks end at {at}, segment size {seg['size']}")
@@ -59,10 +62,12 @@ def main(map_path, expect_path):
         if arena["rover"]:
             check(rover_addr is not None, f"arena {i}: the rover {arena['rover']} is not at a block start")
 
-        free = [b[1] for b in blocks if b[2]]
-        used = [b[1] for b in blocks if not b[2]]
+        free = [b[1] for b in blocks if b[2] == 1]
+        used = [b[1] for b in blocks if b[2] == 0]
+        cached = [b[1] for b in blocks if b[2] == 2]
         want = {"free_bytes": sum(free), "free_blocks": len(free), "largest_free": max(free, default=0),
-                "used_bytes": sum(used), "used_blocks": len(used)}
+                "used_bytes": sum(used), "used_blocks": len(used),
+                "cached_bytes": sum(cached), "cached_blocks": len(cached)}
         for k, v in want.items():
             check(arena[k] == v, f"arena {i}: {k} {arena[k]} != {v} from its blocks")
         frag = 1.0 - want["largest_free"] / want["free_bytes"] if want["free_bytes"] else 0.0
@@ -71,6 +76,8 @@ def main(map_path, expect_path):
         st = astats.get(i, {})
         check(arena["free_bytes"] == st.get("free"), f"arena {i}: free_bytes != ta_get_arena_stats free {st.get('free')}")
         check(arena["free_blocks"] == st.get("free_blocks"), f"arena {i}: free_blocks != stats {st.get('free_blocks')}")
+        check(arena["cached_blocks"] == st.get("cached_blocks"),
+              f"arena {i}: cached_blocks != stats {st.get('cached_blocks')}")
         check(arena["pending"] == st.get("pending"), f"arena {i}: pending {arena['pending']} != stats {st.get('pending')}")
         check(arena["allocated"] == st.get("allocated"), f"arena {i}: allocated != stats {st.get('allocated')}")
 

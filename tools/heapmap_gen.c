@@ -55,8 +55,8 @@ static int walk_block(const ta_block_info *b, void *ctx) {
         w->arena = b->arena;
         w->first = 1;
     }
-    fprintf(w->f, "%s[%zu,%zu,%d,%d]", w->first ? "" : ",", (size_t)(uintptr_t)b->addr, b->size, b->is_free,
-            b->is_rover);
+    fprintf(w->f, "%s[%zu,%zu,%d,%d]", w->first ? "" : ",", (size_t)(uintptr_t)b->addr, b->size,
+            b->is_free ? 1 : b->is_cached ? 2 : 0, b->is_rover);
     w->first = 0;
     if (b->addr == w->probe) w->main_arena = (int)b->arena;
     if (b->is_free && b->arena < 256) w->free_blocks[b->arena]++;
@@ -130,8 +130,9 @@ int main(int argc, char **argv) {
     int first = 1;
     for (unsigned i = 0; ta_get_arena_stats(i, &a); i++) {
         if (!a.in_use) continue;
-        fprintf(exp, "%s{\"index\":%u,\"threads\":%zu,\"allocated\":%zu,\"free\":%zu,\"free_blocks\":%zu,\"pending\":%zu}",
-                first ? "" : ",", a.index, a.threads, a.allocated, a.free, a.free_blocks, a.remote_pending);
+        fprintf(exp, "%s{\"index\":%u,\"threads\":%zu,\"allocated\":%zu,\"free\":%zu,\"free_blocks\":%zu,\"pending\":%zu,"
+                     "\"cached_blocks\":%zu}",
+                first ? "" : ",", a.index, a.threads, a.allocated, a.free, a.free_blocks, a.remote_pending, a.cached_blocks);
         first = 0;
     }
     fprintf(exp, "],\"main_arena\":%d,\"expect_free_blocks\":%d,\"expect_pending\":%d}\n", w.main_arena,

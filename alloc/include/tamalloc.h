@@ -41,9 +41,10 @@ size_t ta_usable_size(const void *p);
 typedef struct ta_block_info {
     const void *addr;   /* start of the block (its header) */
     size_t size;        /* whole block, header included */
-    int is_free;
+    int is_free;        /* on the arena's free list */
     int is_rover;       /* the next-fit search starts at this block */
     unsigned arena;
+    int is_cached;      /* freed into a thread's cache: not the user's, not on the free list */
 } ta_block_info;
 
 /* Visits every block of every arena (not the direct-mmap large blocks, which stats count), each
@@ -60,7 +61,9 @@ int ta_check(void);
 const char *ta_check_name(int code);
 
 typedef struct ta_stats {
-    size_t allocated;       /* bytes in live blocks (usable sizes), large blocks included */
+    size_t allocated;       /* bytes in live blocks (usable sizes), large blocks included; blocks
+                               in thread caches are not counted here but in `cached`; a block freed
+                               by another thread counts until its owner drains it */
     size_t free;            /* bytes in free blocks */
     size_t free_blocks;
     size_t mapped;          /* bytes currently mapped from the OS */
@@ -68,6 +71,10 @@ typedef struct ta_stats {
     size_t arenas;          /* arenas in use */
     size_t remote_pushed;   /* cross-thread frees queued */
     size_t remote_drained;  /* of those, drained by their owners */
+    size_t cached;          /* usable bytes in the live threads' caches (freed, ready for reuse) */
+    size_t cached_blocks;   /* blocks in those caches */
+    size_t remote_batched;  /* cross-thread frees batched in the freeing threads' caches, not yet
+                               queued (remote_pushed counts them once a batch is pushed) */
 } ta_stats;
 void ta_get_stats(ta_stats *out);
 
@@ -87,6 +94,9 @@ typedef struct ta_arena_stats {
     size_t remote_pending;  /* pushed but not yet drained */
     size_t lock_contended;  /* lock acquisitions that had to wait */
     size_t lock_acquired;   /* all lock acquisitions */
+    size_t cached;          /* usable bytes of its blocks in the caches of its threads */
+    size_t cached_blocks;
+    size_t remote_batched;  /* frees of its blocks batched in other threads' caches, not yet pushed */
 } ta_arena_stats;
 size_t ta_get_arena_stats(unsigned index, ta_arena_stats *out);
 
@@ -103,7 +113,9 @@ void ta_stats_print(FILE *out);
  * path at exit, and after a SIGUSR2 at the next allocation call made through the C library names. */
 int ta_heap_map(FILE *out);
 
-/* Drains every remote queue and returns what can go back to the OS. */
+/* Flushes the calling thread's cache, asks every other thread to flush its cache at its next free
+ * (or next call that reaches its arena), drains every remote queue and returns what can go back to
+ * the OS. */
 void ta_collect(void);
 
 #ifdef __cplusplus

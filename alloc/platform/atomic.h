@@ -13,6 +13,7 @@ typedef _Atomic(size_t)    ta_atomic_size;
 typedef _Atomic(uintptr_t) ta_atomic_uptr;
 typedef _Atomic(void *)    ta_atomic_ptr;
 typedef _Atomic(int)       ta_atomic_int;
+typedef _Atomic(uint32_t)  ta_atomic_u32;
 
 #define ta_atomic_load_relaxed(p)        atomic_load_explicit((p), memory_order_relaxed)
 #define ta_atomic_load_acquire(p)        atomic_load_explicit((p), memory_order_acquire)

@@ -6,7 +6,7 @@
  * so contention is visible in stats. A thread that re-enters a lock it holds (a signal handler that
  * interrupted an allocation, or a ta_heap_walk callback that allocates) is reported through the
  * re-entry handler instead of deadlocking. Counters are written only by the holder.
- * Lock ranks: arena_table < cache_registry < arena < segmap (init is a state machine, no lock). In a
+ * Lock ranks: cache_registry < arena_table < arena < segmap (init is a state machine, no lock). In a
  * TA_DEBUG >= 1 build every acquire checks them (ta_lock_rank_note): a thread may take a lock only
  * when it holds none of a higher rank, and locks of equal rank only in ascending address order
  * (arenas: ascending index, as fork takes them). A violation is reported through the fault handler
@@ -21,8 +21,8 @@
 
 enum ta_lock_rank {
     TA_RANK_NONE = 0,           /* not checked (tests' own locks) */
-    TA_RANK_ARENA_TABLE = 1,    /* arena initialisation, fork */
-    TA_RANK_CACHE_REGISTRY = 2, /* the list of thread caches: register, unregister, stats, collect */
+    TA_RANK_CACHE_REGISTRY = 1, /* the list of thread caches: join, leave, stats, collect; fork */
+    TA_RANK_ARENA_TABLE = 2,    /* arena initialisation, fork */
     TA_RANK_ARENA = 3,          /* one arena's heap */
     TA_RANK_SEGMAP = 4,         /* segment map registration; may be taken under an arena lock */
     TA_RANK_COUNT_

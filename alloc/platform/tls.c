@@ -19,7 +19,7 @@ static void tls_destructor(void *value) {
     ta_tls.arena = NULL;
     void (*hook)(void) = tls_exit_hook;
     if (hook) hook();
-    if (tls_on_exit && arena) tls_on_exit(arena);
+    if (tls_on_exit) tls_on_exit(arena);
 }
 
 int ta_tls_init(void (*on_thread_exit)(void *arena)) {

@@ -21,7 +21,8 @@ static TA_ALWAYS_INLINE void *ta_tls_arena(void) { return ta_tls.arena; }
 static inline void ta_tls_set_arena(void *a) { ta_tls.arena = a; }
 static inline int ta_tls_exited(void) { return ta_tls.exited; }
 
-/* Once per process, before any ta_tls_register_exit: the callback receives the thread's arena. */
+/* Once per process, before any ta_tls_register_exit: the callback receives the thread's arena
+ * (NULL when the thread registered without taking one, e.g. it only freed). */
 TA_HIDDEN int ta_tls_init(void (*on_thread_exit)(void *arena));
 /* A second callback run at thread exit before the arena's (TAMALLOC_TRACE flushes the thread's
  * buffer); set once, before threads that should be seen exit. */

@@ -41,7 +41,8 @@ static void check_walk_invariants(void) {
     size_t i = 0;
     for (unsigned arena = 0; arena < count; arena++) {
         assert_int_equal(ta_get_arena_stats(arena, &a), count);
-        size_t first = i, segments = 0, free_bytes = 0, free_blocks = 0, allocated = 0, rovers = 0, run = 0;
+        size_t first = i, segments = 0, free_bytes = 0, free_blocks = 0, allocated = 0, cached = 0, cached_blocks = 0,
+               rovers = 0, run = 0;
         for (; i < nseen && seen[i].arena == arena; i++) {
             const ta_block_info *b = &seen[i];
             assert_int_equal(b->size % 16, 0);
@@ -62,6 +63,10 @@ static void check_walk_invariants(void) {
                 assert_false(i > first && !new_segment && seen[i - 1].is_free);   /* coalesced */
                 free_bytes += b->size;
                 free_blocks++;
+                assert_false(b->is_cached);
+            } else if (b->is_cached) {   /* in a thread cache: neither the user's nor on the free list */
+                cached += b->size - HDR;
+                cached_blocks++;
             } else {
                 allocated += b->size - HDR;
             }
@@ -78,6 +83,8 @@ static void check_walk_invariants(void) {
         assert_int_equal(free_bytes, a.free);
         assert_int_equal(free_blocks, a.free_blocks);
         assert_int_equal(allocated, a.allocated);
+        assert_int_equal(cached, a.cached);
+        assert_int_equal(cached_blocks, a.cached_blocks);
         assert_int_equal(rovers, free_blocks ? 1 : 0);   /* exactly one rover where there is a list */
     }
     assert_int_equal(i, nseen);   /* arenas came in index order, every block belonged to one */

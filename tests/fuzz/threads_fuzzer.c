@@ -30,7 +30,7 @@ static fz_model model;
 
 /* ---- lock-step workers ------------------------------------------------------------------------ */
 
-enum job_kind { JOB_NONE, JOB_OP, JOB_EXIT };
+enum job_kind { JOB_NONE, JOB_OP, JOB_EXIT, JOB_COLLECT };
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static struct {
@@ -55,7 +55,8 @@ static void *worker_main(void *arg) {
             return NULL;
         }
         pthread_mutex_unlock(&mu);
-        fz_do(&model, job.op, job.in);
+        if (job.kind == JOB_COLLECT) ta_collect();   /* flushes this worker's own cache and batches */
+        else fz_do(&model, job.op, job.in);
         pthread_mutex_lock(&mu);
         job.done = 1;
         pthread_cond_broadcast(&cv);
@@ -96,7 +97,7 @@ static struct {
     unsigned owner;           /* its arena's index */
     int remote;               /* owner is not the freeing thread's arena */
     int ownerless;            /* no live thread held the owner arena before the free */
-    size_t pushed;            /* owner's remote_pushed before the free */
+    size_t pushed;            /* owner's remote_pushed + remote_batched before the free */
 } pending_free;
 static size_t remote_frees, ownerless_frees;
 
@@ -111,15 +112,16 @@ static void remote_hook(fz_model *m, void *p, int phase) {
         pending_free.owner = owner->index;
         pending_free.remote = owner != ta_arena_mine();
         FZ_REQUIRE(m, ta_get_arena_stats(owner->index, &as) != 0, "arena %u out of range", owner->index);
-        pending_free.pushed = as.remote_pushed;
+        pending_free.pushed = as.remote_pushed + as.remote_batched;
         pending_free.ownerless = as.threads == 0;
         return;
     }
     if (!pending_free.segment) return;
     ta_get_arena_stats(pending_free.owner, &as);
-    FZ_REQUIRE(m, as.remote_pushed == pending_free.pushed + (size_t)pending_free.remote,
-               "free of %p (arena %u, %s): remote_pushed went from %zu to %zu", p, pending_free.owner,
-               pending_free.remote ? "remote" : "local", pending_free.pushed, as.remote_pushed);
+    /* a remote free is pushed at once or batched in this thread's cache (pushed with its batch) */
+    FZ_REQUIRE(m, as.remote_pushed + as.remote_batched == pending_free.pushed + (size_t)pending_free.remote,
+               "free of %p (arena %u, %s): remote_pushed + remote_batched went from %zu to %zu", p, pending_free.owner,
+               pending_free.remote ? "remote" : "local", pending_free.pushed, as.remote_pushed + as.remote_batched);
     if (pending_free.remote) {
         remote_frees++;
         if (pending_free.ownerless && as.threads == 0) {
@@ -154,8 +156,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         run_on(t, JOB_OP, fz_op_of(fz_u8(&in)), &in);
     }
 
-    /* The main thread frees the rest (remote frees to the workers' arenas), then drains all. */
+    /* The main thread frees the rest (remote frees to the workers' arenas); every worker pushes the
+     * frees its cache batched for other arenas, then the main thread drains all. */
     for (unsigned i = 0; i < FZ_SLOTS; i++) fz_release(&model, i);
+    for (int t = 0; t < NT; t++) run_on(t, JOB_COLLECT, 0, NULL);
     ta_collect();
     fz_check_heap(&model, "after the final ta_collect");
     ta_get_stats(&st);

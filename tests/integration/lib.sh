@@ -7,8 +7,10 @@
 #   ta_check_stats FILE MIN_OPS MIN_ARENAS NAME
 #                                finds the "tamalloc stats:" report in FILE (a captured stderr) and
 #                                fails unless tamalloc served the run: at least MIN_ARENAS arenas,
-#                                mapped memory, and at least MIN_OPS arena lock acquisitions (one per
-#                                arena malloc/free; the sum of the report's "acquired" column).
+#                                mapped memory, and at least MIN_OPS arena lock acquisitions (the sum
+#                                of the report's "acquired" column: the thread caches serve most small
+#                                calls without the lock, so these count refills, flushes, drains and
+#                                calls of uncached sizes).
 #                                Sets TA_OPS, TA_ARENAS, TA_REMOTE (remote frees pushed) and TA_LARGE
 #                                (bytes in live direct-mapped blocks at exit).
 set -euo pipefail
@@ -47,7 +49,7 @@ ta_check_stats() {
             next
         }
         inrep && $1 == "arena" { next }
-        inrep && NF == 11 && $1 ~ /^[0-9]+$/ { ops += $11; rows++; next }
+        inrep && NF == 13 && $1 ~ /^[0-9]+$/ { ops += $11; rows++; next }
         inrep { inrep = 0 }
         END { printf "%d %d %d %d %d %d %d\n", n, mapped, arenas, pushed, ops, rows, large }' "$file")
     local reports mapped rows

@@ -16,5 +16,5 @@ for want in 'cos(0) = 1.0; missing symbol: absent, dlerror set: yes' 'thread-exi
     grep -qF "$want" "$TA_TMP/ta.out" || { cat "$TA_TMP/ta.out" >&2; ta_fail "boot_prog: expected '$want'"; }
 done
 cat "$TA_TMP/ta.out"
-ta_check_stats "$TA_TMP/ta.err" 80000 4 boot_prog
+ta_check_stats "$TA_TMP/ta.err" 20000 4 boot_prog
 echo "PASS"

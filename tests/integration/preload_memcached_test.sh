@@ -56,7 +56,7 @@ cat "$TA_TMP/tamalloc.out"
 
 # memcached's workers and its main thread allocate: expect at least 4 arenas, some hundreds of
 # arena operations (connections, buffers) and its slab memory (>= 4 MiB of 1 MiB pages) in tamalloc.
-ta_check_stats "$TA_TMP/tamalloc.err" 100 4 memcached
+ta_check_stats "$TA_TMP/tamalloc.err" 40 4 memcached
 [ "$TA_LARGE" -ge $((4 << 20)) ] || ta_fail "memcached: only $TA_LARGE bytes of slab pages in tamalloc's large blocks"
 if grep -v '^tamalloc stats: ' "$TA_TMP/tamalloc.err" | grep -q '^tamalloc: '; then
     cat "$TA_TMP/tamalloc.err" >&2

@@ -68,15 +68,24 @@ static const struct misuse_case {
     {"corrupt_state_invalid", HEADER, "unexpected block state", NULL, 1},
     {"corrupt_state_free", HEADER, NULL, NULL, 1},
     {"corrupt_large_header", HEADER, NULL, NULL, 1},
-    {"overflow_one_byte", OVERFLOW, NULL, NULL, 1},
+    {"overflow_one_byte", OVERFLOW, NULL, "TAMALLOC_CACHE=0", 1},   /* checked at the free itself */
+    {"overflow_cached", OVERFLOW, NULL, NULL, 1},                    /* checked when the cache flushes */
     {"overflow_large_canary", OVERFLOW, "canary", NULL, 1},
-    {"corrupt_free_link_alloc", LINK, "next link", NULL, 1},
-    {"corrupt_free_link_free", LINK, "next link", NULL, 1},
-    {"corrupt_remote_link", LINK, "remote free queue link written after free", NULL, 1},
+    /* the arena's free list and remote queue, reached at once with the thread caches off */
+    {"corrupt_free_link_alloc", LINK, "next link", "TAMALLOC_CACHE=0", 1},
+    {"corrupt_free_link_free", LINK, "next link", "TAMALLOC_CACHE=0", 1},
+    {"corrupt_remote_link", LINK, "remote free queue link written after free", "TAMALLOC_CACHE=0", 1},
+    /* the thread cache: its bins and its batches of remote frees */
+    {"df_cached", DOUBLE_FREE, ": free", NULL, 1},
+    {"uaf_cached_link", LINK, "thread cache link written after free", NULL, 1},
+    {"corrupt_cached_header", HEADER, "thread cache", NULL, 1},
+    {"corrupt_outbox_link", LINK, "remote free queue link written after free", NULL, 1},
     {"check2_write_freed_next_op", HEAP_CHECK, "freed memory was written", "TAMALLOC_CHECK=2", 0},
     {"check2_write_freed_reuse", UAF, "freed memory was written", "TAMALLOC_CHECK=2", 1},
+    {"check2_write_absorbed", UAF, "freed memory was written", "TAMALLOC_CHECK=2", 1},
     {"reentry_walk_malloc", REENTRY, NULL, NULL, 0},
-    {"reentry_walk_free", REENTRY, NULL, NULL, 0},
+    /* a free the thread cache takes needs no lock: re-entry shows where a call reaches the arena */
+    {"reentry_walk_free", REENTRY, NULL, "TAMALLOC_CACHE=0", 0},
     {"reentry_signal", REENTRY, NULL, NULL, 0},
 };
 

@@ -23,7 +23,7 @@ int heap_shape_arena_of(const void *p) {
 }
 
 static int state_visit(const ta_block_info *b, void *ctx) {
-    return b->addr == ctx ? (b->is_free ? 'F' : 'A') : 0;
+    return b->addr == ctx ? (b->is_free ? 'F' : b->is_cached ? 'C' : 'A') : 0;
 }
 
 int heap_shape_state_of(const void *p) {
@@ -113,7 +113,7 @@ static int shape_visit(const ta_block_info *b, void *ctx) {
     shape_ctx *c = ctx;
     if (b->arena != c->arena) return b->arena > c->arena;   /* arenas come in index order */
     char tok[32];
-    snprintf(tok, sizeof tok, "%c%zu%s", b->is_free ? 'F' : 'A', b->size, b->is_rover ? "*" : "");
+    snprintf(tok, sizeof tok, "%c%zu%s", b->is_free ? 'F' : b->is_cached ? 'C' : 'A', b->size, b->is_rover ? "*" : "");
     int new_segment = c->run_end != NULL && (const char *)b->addr != c->run_end;
     if (new_segment || c->repeat == 0 || strcmp(tok, c->token) != 0) {
         shape_flush(c);

@@ -3,7 +3,8 @@
  *
  *     "A48 F64* A32x3 F4159328 | A65536 F4093824"
  *
- *   A<size>  an allocated block, F<size> a free one; sizes are whole blocks, header included
+ *   A<size>  an allocated block, F<size> a free one, C<size> one in a thread cache (freed, not yet
+ *            back on the free list); sizes are whole blocks, header included
  *   *        after the rover (the block the next-fit search starts at)
  *   x<k>     a run of k identical neighbours written once ("A32 A32 A32" -> "A32x3")
  *   " | "    between segments (where a block does not start where the previous one ended)
@@ -21,7 +22,8 @@
  * direct-mmap large block, or not a live block at all). */
 int heap_shape_arena_of(const void *p);
 
-/* 'A' when the walk visits an allocated block with user pointer p, 'F' for a free one, and 0
+/* 'A' when the walk visits an allocated block with user pointer p, 'F' for a free one, 'C' for one
+ * in a thread cache, and 0
  * when no block starts at p - 16 (a large block, or a freed block merged into its neighbour). */
 int heap_shape_state_of(const void *p);
 

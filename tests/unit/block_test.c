@@ -48,6 +48,8 @@ static void test_key_depends_on_address_size_and_secret(void **state) {
     assert_int_equal(k & TA_STATE_MASK, 0);
     assert_int_not_equal(k, ta_block_key(blk(144), 64));
     assert_int_not_equal(k, ta_block_key(b, 80));
+    for (int bit = 4; bit < 64; bit++)   /* every bit of the size counts, the top ones too */
+        assert_int_not_equal(k, ta_block_key(b, (size_t)64 ^ ((size_t)1 << bit)));
     ta_block_init_secrets(SEED + 1);
     assert_int_not_equal(k, ta_block_key(b, 64));
     ta_block_init_secrets(SEED);

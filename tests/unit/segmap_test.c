@@ -66,6 +66,7 @@ static void test_foreign_addresses(void **state) {
     /* Keep one registered segment so the table is not trivially empty. */
     char *seg = ta_os_map_aligned(CHUNK, CHUNK);
     assert_non_null(seg);
+    ((ta_span *)seg)->kind = TA_SPAN_SEGMENT;   /* a span of kind 0 is "none" */
     assert_int_equal(ta_segmap_register(seg, CHUNK, (ta_span *)seg), 0);
 
     int on_stack = 0;
@@ -96,6 +97,7 @@ static void test_high_addresses(void **state) {
     (void)state;
     char *seg = ta_os_map_aligned(CHUNK, CHUNK);
     assert_non_null(seg);
+    ((ta_span *)seg)->kind = TA_SPAN_SEGMENT;   /* a span of kind 0 is "none" */
     assert_int_equal(ta_segmap_register(seg, CHUNK, (ta_span *)seg), 0);
     const uintptr_t top = (uintptr_t)1 << TA_SEGMAP_ADDR_BITS;
     /* Same low 48 bits as a registered address: still not ours. */
@@ -210,6 +212,7 @@ static void test_concurrent_lookup(void **state) {
     static ta_span other = {TA_SPAN_LARGE};
     stable = ta_os_map_aligned(CHUNK, CHUNK);
     assert_non_null(stable);
+    ((ta_span *)stable)->kind = TA_SPAN_SEGMENT;
     assert_int_equal(ta_segmap_register(stable, CHUNK, (ta_span *)stable), 0);
     ta_atomic_store_relaxed(&stop_readers, 0);
     pthread_t t;

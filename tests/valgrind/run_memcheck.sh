@@ -31,7 +31,9 @@ for t in "${tests[@]}"; do
     case "$t" in
         *_arenas1) env=(TAMALLOC_ARENAS=1) ;;
         *_check2) env=(TAMALLOC_CHECK=2) ;;
+        *_cache0) env=(TAMALLOC_CACHE=0) ;;
     esac
+    case "$t" in *layout_test*) env+=(TAMALLOC_CACHE=0) ;; esac   # next-fit shapes: caches off (BUILD)
     log="$logdir/$(tr / _ <<<"$t").log"
     (cd "$exe.runfiles/tamalloc" 2>/dev/null || true
      env "${env[@]}" valgrind --tool=memcheck --error-exitcode=1 --leak-check=full \

@@ -1,0 +1,125 @@
+/* cache.h - the per-thread cache in front of the arenas (as glibc's tcache sits in front of its
+ * arenas): the common malloc pops a block from the thread's bin and the common free pushes it back,
+ * with no lock and no atomic read-modify-write. The arena behind it stays next-fit and coalescing
+ * and is reached in batches: a refill carves several adjacent blocks from one next-fit search, a
+ * flush returns half a bin under one lock, and frees of other arenas' blocks are batched per owner
+ * and pushed to its remote queue with one compare-and-swap.
+ *
+ *   ta_cache (initial-exec TLS, zero at thread start = every bin empty, every limit 0)
+ *   +------------------------------+
+ *   | bins[i]: head -> blk -> blk  |  blocks of exactly i * 16 bytes, state CACHED, newest first,
+ *   |          count, limit        |  each link safe-linked in the block's first payload word
+ *   | arena                        |  the thread's arena: only its blocks are cached
+ *   | out[j]: owner, head..tail, n |  claimed (QUEUED) blocks of another arena, waiting for a push
+ *   +------------------------------+
+ *
+ * Invariants: every block on bins[i] has size i * TA_ALIGN, state CACHED, and lies in a segment of
+ *   c->arena; bins[i].count is the length of its list and <= the bin's configured limit (a_limit
+ *   itself may be lowered to 0 by another thread's ta_collect, which sends the next free to the
+ *   slow path, where the bin is flushed); out[j] holds a chain of count (< TA_OUTBOX_BATCH) QUEUED
+ *   blocks of owner, or owner == NULL and nothing; an owner with no live thread is never batched
+ *   for (its frees are pushed and drained at once, as without the cache). Only the owning thread touches heads, links and
+ *   outboxes; counts and limits are relaxed atomics because stats and ta_collect read and write them
+ *   from other threads.
+ * A thread without a cache yet (or with the cache off: TAMALLOC_CACHE=0, TAMALLOC_CHECK=2, thread
+ * exit) has empty bins and zero limits, so both fast paths fall into their _slow functions without
+ * an extra branch. */
+#ifndef TA_CACHE_H
+#define TA_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc/arena.h"
+#include "alloc/block.h"
+#include "alloc/config.h"
+#include "alloc/platform/atomic.h"
+#include "alloc/platform/compiler.h"
+
+typedef struct ta_cache_bin {
+    ta_block *head;          /* newest cached block, NULL when empty; owner thread only */
+    ta_atomic_u32 a_count;   /* blocks on the list; written by the owner, read by stats */
+    ta_atomic_u32 a_limit;   /* free pushes while count < limit; 0 before set-up and after a
+                                ta_collect request (the owner restores it in its slow path) */
+} ta_cache_bin;
+
+typedef struct ta_outbox {
+    _Atomic(ta_arena *) a_owner;   /* arena the chain goes to; NULL when empty (read by stats) */
+    ta_block *head;                /* most recently added block; links lead to tail */
+    ta_block *tail;                /* first added; its link is set when the chain is pushed */
+    ta_atomic_u32 a_count;         /* blocks in the chain, < TA_OUTBOX_BATCH (read by stats) */
+} ta_outbox;
+
+enum ta_cache_state {
+    TA_CACHE_NEW = 0,        /* not set up yet (zero TLS) */
+    TA_CACHE_ON = 1,         /* registered, bins in use */
+    TA_CACHE_OFF = 2,        /* the cache is off, or the thread is exiting: everything goes to the arena */
+};
+
+typedef struct ta_cache {
+    ta_cache_bin bins[TA_CACHE_BINS];
+    ta_arena *arena;         /* the thread's arena (NULL until its first allocation) */
+    int state;               /* enum ta_cache_state; owner only */
+    ta_atomic_int a_flush;   /* set by another thread's ta_collect: flush at the next slow path */
+    ta_outbox out[TA_OUTBOX_SLOTS];   /* remote frees batched per owning arena (index % slots) */
+    uint16_t fill[TA_CACHE_BINS];     /* blocks the bin's next refill caches: starts small, doubles
+                                         per refill up to half its limit (owner only) */
+    struct ta_cache *next;   /* the registry of live caches; guarded by the registry lock */
+    struct ta_cache *prev;
+} ta_cache;
+
+extern __thread ta_cache ta_cache_tls TA_TLS_IE TA_HIDDEN;
+
+static TA_ALWAYS_INLINE ta_cache *ta_cache_mine(void) { return &ta_cache_tls; }
+
+/* The bin of a request of n bytes (n <= TA_CACHE_MAX_REQUEST): its block size / TA_ALIGN. n == 0
+ * maps to bin 1, which stays empty (malloc(0) takes the slow path, which serves it from bin 2). */
+static TA_ALWAYS_INLINE size_t ta_cache_class(size_t n) { return (n + TA_HDR + TA_ALIGN - 1) / TA_ALIGN; }
+
+/* The bin of blocks of size bytes (a multiple of TA_ALIGN, <= TA_CACHE_MAX_BLOCK): bins are
+ * TA_ALIGN bytes each, so the block size is the byte offset of its bin. */
+_Static_assert(sizeof(ta_cache_bin) == TA_ALIGN, "a bin's offset in bins[] is its block size");
+static TA_ALWAYS_INLINE ta_cache_bin *ta_cache_bin_of_size(ta_cache *c, size_t size) {
+    return (ta_cache_bin *)((char *)c->bins + size);
+}
+
+/* A decoded link the fast path may follow without more checks: in the same segment as the block
+ * that held it (so reading its header cannot fault; the header's keyed tag is verified when it is
+ * popped). NULL and links to other segments are checked by ta_cache_pop_slow. */
+static TA_ALWAYS_INLINE int ta_cache_link_near(const ta_block *b, const ta_block *next) {
+    return (((uintptr_t)b ^ (uintptr_t)next) >> TA_SEGMENT_SHIFT) == 0;
+}
+
+/* Set-up and per-thread life. */
+TA_HIDDEN void ta_cache_init(int enabled, size_t bytes_per_thread);
+/* Thread exit: flushes the bins and the outboxes, turns the cache off for the rest of the thread's
+ * life (its destructors allocate straight from the arena) and leaves the registry. */
+TA_HIDDEN void ta_cache_thread_exit(void);
+
+/* The slow paths of ta_malloc and ta_free (api.c). */
+/* malloc of n <= TA_CACHE_MAX_REQUEST from arena a when the bin was empty: refills the bin with one
+ * batch and returns its first block; falls back to a plain arena allocation when the cache is off. */
+TA_HIDDEN void *ta_cache_refill_slow(ta_cache *c, ta_arena *a, size_t n);
+/* The bin's head b failed the fast path's checks: verifies its header and link (faults when either
+ * is corrupt) and pops it. */
+TA_HIDDEN TA_NOINLINE void *ta_cache_pop_slow(ta_cache *c, ta_cache_bin *bin, ta_block *b);
+/* free of USED block b (tag verified) of segment s when the fast push did not apply: the bin is
+ * full or limited, the cache is off or not set up, the block is too big to cache, or another arena
+ * owns it. */
+TA_HIDDEN TA_NOINLINE void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b);
+
+/* ta_collect and malloc_trim: flushes the caller's cache and outboxes now, and asks every other
+ * thread's cache to flush at its next free or slow path. */
+TA_HIDDEN void ta_cache_collect(void);
+/* What the live caches hold of arena a (a snapshot): blocks and usable bytes in the bins of its
+ * threads, and frees of its blocks batched in any thread's outbox, not yet pushed. */
+typedef struct ta_cache_totals { size_t blocks, bytes, batched; } ta_cache_totals;
+TA_HIDDEN void ta_cache_arena_totals(const ta_arena *a, ta_cache_totals *out);
+
+/* Fork: the registry lock, taken before the arena table's (rank 1). In the child only the forking
+ * thread's cache remains registered; other threads' cached blocks stay out of their arenas. */
+TA_HIDDEN void ta_cache_fork_prepare(void);
+TA_HIDDEN void ta_cache_fork_parent(void);
+TA_HIDDEN void ta_cache_fork_child(void);
+
+#endif
