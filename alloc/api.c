@@ -96,7 +96,7 @@ void *ta_alloc_slow(size_t n, size_t align) {
             c->arena = a;
         }
         if (align <= TA_ALIGN && n <= TA_CACHE_MAX_REQUEST) p = ta_cache_refill_slow(c, a, n);
-        else p = ta_arena_alloc(a, ta_block_size_for(n), align);
+        else p = ta_cache_alloc_uncached_slow(c, a, ta_block_size_for(n), align);
     }
     ta_track_malloc(p, n, 0);
     return p;

@@ -16,7 +16,7 @@
  *   arena: with the user, on its way back, or in a thread cache); live_blocks == their count;
  *   fl.bytes + sum of sizes of those blocks == nsegments * TA_SEGMENT_DATA_SIZE;
  *   empty_segments == number of segments whose first block is free and spans the whole area;
- *   remote.a_pushed - drained == blocks on the queue + pending chain (when quiescent). */
+ *   remote.a_pushed - a_drained == blocks on the queue + pending chain (when quiescent). */
 #include "alloc/arena.h"
 
 #include <errno.h>
@@ -38,7 +38,8 @@ void ta_arena_init(ta_arena *a, unsigned index) {
     a->segments = NULL;
     a->nsegments = a->empty_segments = 0;
     a->pending = NULL;
-    a->allocated = a->live_blocks = a->drained = 0;
+    a->allocated = a->live_blocks = 0;
+    ta_atomic_store_relaxed(&a->a_drained, (size_t)0);
     a->index = index;
     ta_remote_init(&a->remote);
     /* a_threads is left alone: assignment may count a thread in before the arena is initialised */
@@ -127,7 +128,7 @@ static size_t arena_drain_locked(ta_arena *a, size_t budget, arena_unmap_list *o
         arena_release_locked(a, b, TA_RETAIN_SEGMENTS, out);
         n++;
     }
-    a->drained += n;
+    ta_atomic_add_relaxed(&a->a_drained, n);
     return n;
 }
 
@@ -177,7 +178,6 @@ void ta_arena_free_batch(ta_arena *a, ta_block *const *blocks, size_t n) {
     arena_unmap_list out = {NULL};
     ta_arena_lock(a);
     for (size_t i = 0; i < n; i++) arena_release_locked(a, blocks[i], TA_RETAIN_SEGMENTS, &out);
-    if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH, &out);
     ta_arena_unlock(a);
     if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
 }
@@ -234,16 +234,14 @@ static size_t arena_carve_batch_locked(ta_arena *a, ta_block *b, size_t bsize, s
     return k;
 }
 
-/* One locked attempt: drain, one next-fit search, carve. 0 when nothing fits. */
+/* One locked attempt: one next-fit search, carve. 0 when nothing fits. (No drain: the cache takes
+ * the remote queue into its bins before it refills, see cache.c.) */
 static size_t arena_alloc_batch_once(ta_arena *a, size_t bsize, size_t want, ta_block **first) TA_EXCLUDES(a->lock) {
-    arena_unmap_list out = {NULL};
     ta_arena_lock(a);
-    if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH, &out);
     size_t front = 0, k = 0;
     ta_block *b = ta_fl_find_locked(&a->fl, bsize, TA_ALIGN, &front);
     if (b) k = arena_carve_batch_locked(a, b, bsize, want, first);
     ta_arena_unlock(a);
-    if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
     return k;
 }
 

@@ -22,7 +22,8 @@ typedef struct ta_arena {
     ta_block *pending;            /* remote frees taken from the queue, not yet drained */
     size_t allocated;             /* usable bytes in live blocks */
     size_t live_blocks;           /* live (USED) blocks */
-    size_t drained;               /* remote frees drained */
+    ta_atomic_size a_drained;     /* remote frees drained (under the lock, or into a thread cache
+                                     by a thread of this arena: relaxed adds) */
     unsigned index;               /* position in the arena table (fixed) */
     ta_atomic_int a_ready;        /* 1 once initialised (release/acquire) */
     /* --- producers' line: written by other threads' frees --- */
@@ -54,11 +55,11 @@ TA_HIDDEN void ta_arena_free_local(ta_arena *a, ta_block *b) TA_EXCLUDES(a->lock
 TA_HIDDEN void ta_arena_free_remote(ta_arena *a, ta_block *b) TA_EXCLUDES(a->lock);
 /* The thread caches' refill: one lock, one next-fit search for a free block of at least bsize
  * bytes (growing by a segment when none fits), and up to want adjacent blocks of bsize bytes carved
- * from its front in address order. *first is USED (the caller's malloc); the others, at
+ * from its front in address order. It does not drain the remote queue (the cache takes it). *first is USED (the caller's malloc); the others, at
  * *first + i * bsize, are CACHED. Returns how many (>= 1), or 0 with errno ENOMEM. */
 TA_HIDDEN size_t ta_arena_alloc_batch(ta_arena *a, size_t bsize, size_t want, ta_block **first) TA_EXCLUDES(a->lock);
-/* The thread caches' flush: n blocks of a (verified CACHED by the cache) go back under one lock,
- * each coalescing through the normal release path. */
+/* The thread caches' flush: n blocks of a (verified by the cache: CACHED, or QUEUED ones it took
+ * from the remote queue) go back under one lock, each coalescing through the normal release path. */
 TA_HIDDEN void ta_arena_free_batch(ta_arena *a, ta_block *const *blocks, size_t n) TA_EXCLUDES(a->lock);
 /* A chain of n claimed blocks of a (QUEUED), linked head -> tail as the remote queue links them,
  * pushed with one compare-and-swap; drained now if a has no live thread. */

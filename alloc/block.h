@@ -60,13 +60,15 @@ static TA_ALWAYS_INLINE size_t ta_block_size_for(size_t n) {
 
 /* The keyed part of a tag: one multiply. The size is rotated (a bijection, so every bit of it
  * counts) and added to the secret-mixed address; multiplying by an odd constant is a bijection too,
- * so a change of either field changes the product, and the top 60 bits unless the two products
- * differ by less than 16 (about 2^-60 for a random corruption). The low four bits hold the state.
- * Without the secret a header cannot be forged for a chosen address. */
+ * so a change of either field changes the key. For a valid header (address 16-aligned, size below
+ * 2^40, secret with its low four bits clear) the sum and so the product are multiples of 16: the
+ * low four bits are free for the state, with no mask. A corrupted size with high bits set gives a
+ * key with low bits set, which no stored tag matches. Without the secret a header cannot be forged
+ * for a chosen address. */
 static TA_ALWAYS_INLINE uint64_t ta_block_key(const void *b, size_t size) {
     uint64_t s = (uint64_t)size;
     uint64_t x = ((uint64_t)(uintptr_t)b ^ ta_block_secret) + ((s << 24) | (s >> 40));
-    return (x * 0x9e3779b97f4a7c15ULL) & ~TA_STATE_MASK;
+    return x * 0x9e3779b97f4a7c15ULL;
 }
 static TA_ALWAYS_INLINE uint64_t ta_block_tag(const void *b, size_t size, enum ta_block_state s) {
     return ta_block_key(b, size) | (uint64_t)s;
@@ -94,14 +96,15 @@ static TA_ALWAYS_INLINE int ta_block_claim_free(ta_block *b, size_t size) {
     return ta_atomic_cas_strong_acq_rel(&b->a_tag, &expected, expected ^ (TA_STATE_USED ^ TA_STATE_QUEUED));
 }
 
-/* Safe-linking of pointers stored inside free or queued blocks: the stored word mixes the secret
- * and the slot's own address (next and prev slots get different masks), so a stray write (use after free) decodes to a pointer that fails
- * the caller's alignment and range checks instead of being followed. */
+/* Safe-linking of pointers stored inside free, queued or cached blocks: the stored word mixes the
+ * secret and the slot's own address (so a link word copied to another slot decodes elsewhere), and a
+ * stray write (use after free) decodes to a pointer that fails the reader's checks (alignment,
+ * segment, bitmap or header tag) instead of being followed blindly. */
 static TA_ALWAYS_INLINE uintptr_t ta_link_encode(const void *slot, const void *ptr) {
-    return (uintptr_t)ptr ^ ta_link_secret ^ ((uintptr_t)slot >> 3);
+    return (uintptr_t)ptr ^ ta_link_secret ^ (uintptr_t)slot;
 }
 static TA_ALWAYS_INLINE void *ta_link_decode(const void *slot, uintptr_t word) {
-    return (void *)(word ^ ta_link_secret ^ ((uintptr_t)slot >> 3));
+    return (void *)(word ^ ta_link_secret ^ (uintptr_t)slot);
 }
 
 #endif

@@ -178,6 +178,47 @@ void *ta_cache_pop_slow(ta_cache *c, ta_cache_bin *bin, ta_block *b) {
     return cache_pop(bin, b, cache_next(c, b));
 }
 
+/* Remote frees queued for the thread's arena go straight into its bins where they have room (a
+ * producer thread refills mostly from what consumers freed), the rest back to the arena under one
+ * lock. Each entry is verified as the arena's drain verifies it. The queue is taken with one
+ * exchange, which is safe against the arena's own drains and other threads of the arena. */
+static void cache_take_remote(ta_cache *c, ta_arena *a) {
+    ta_block *b = ta_remote_take_all(&a->remote);
+    ta_block *rest[TA_DRAIN_BATCH];
+    size_t nrest = 0, n = 0;
+    ta_block *from = NULL;   /* the entry whose link led to b */
+    while (b != NULL) {
+        ta_span *sp = ta_segmap_lookup(b);
+        if (TA_UNLIKELY(((uintptr_t)b & (TA_ALIGN - 1)) || !sp || sp->kind != TA_SPAN_SEGMENT ||
+                        ((ta_segment *)sp)->arena != a || !ta_block_is(b, TA_STATE_QUEUED))) {
+            if (from) ta_fault(TA_FAULT_CORRUPT_LINK, ta_block_user(from), "remote free queue link written after free");
+            ta_fault(TA_FAULT_CORRUPT_LINK, b, "remote free queue entry");
+        }
+        ta_block *next = ta_remote_next(b);
+        size_t size = b->size;
+        ta_cache_bin *bin = size <= TA_CACHE_MAX_BLOCK ? ta_cache_bin_of_size(c, size) : NULL;
+        if (bin && ta_atomic_load_relaxed(&bin->a_count) < cache_limit[size / TA_ALIGN]) {
+            ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_QUEUED ^ TA_STATE_CACHED));
+            cache_link(b, bin->head);
+            bin->head = b;
+            ta_atomic_store_relaxed(&bin->a_count, ta_atomic_load_relaxed(&bin->a_count) + 1);
+        } else {
+            rest[nrest++] = b;
+            if (nrest == TA_DRAIN_BATCH) { ta_arena_free_batch(a, rest, nrest); nrest = 0; }
+        }
+        n++;
+        from = b;
+        b = next;
+    }
+    if (nrest) ta_arena_free_batch(a, rest, nrest);
+    ta_atomic_add_relaxed(&a->a_drained, n);
+}
+
+void *ta_cache_alloc_uncached_slow(ta_cache *c, ta_arena *a, size_t bsize, size_t align) {
+    if (c->state == TA_CACHE_ON && ta_remote_nonempty(&a->remote)) cache_take_remote(c, a);
+    return ta_arena_alloc(a, bsize, align);
+}
+
 void *ta_cache_refill_slow(ta_cache *c, ta_arena *a, size_t n) {
     size_t bsize = ta_block_size_for(n);
     if (TA_UNLIKELY(c->state != TA_CACHE_ON)) {
@@ -185,9 +226,10 @@ void *ta_cache_refill_slow(ta_cache *c, ta_arena *a, size_t n) {
         if (c->state != TA_CACHE_ON) return ta_arena_alloc(a, bsize, TA_ALIGN);
     }
     cache_service(c);
+    if (ta_remote_nonempty(&a->remote)) cache_take_remote(c, a);
     size_t cls = bsize / TA_ALIGN;
     ta_cache_bin *bin = &c->bins[cls];
-    if (bin->head != NULL) {   /* malloc(0) comes here with bin 2 filled; so may a flush request */
+    if (bin->head != NULL) {   /* remote frees just taken; malloc(0) with bin 2 filled; a flush request */
         ta_block *b = bin->head;
         if (TA_UNLIKELY(!ta_block_is(b, TA_STATE_CACHED))) cache_header_fault(b);
         return cache_pop(bin, b, cache_next(c, b));

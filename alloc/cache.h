@@ -100,6 +100,9 @@ TA_HIDDEN void ta_cache_thread_exit(void);
 /* malloc of n <= TA_CACHE_MAX_REQUEST from arena a when the bin was empty: refills the bin with one
  * batch and returns its first block; falls back to a plain arena allocation when the cache is off. */
 TA_HIDDEN void *ta_cache_refill_slow(ta_cache *c, ta_arena *a, size_t n);
+/* An allocation the bins do not serve (an aligned or larger size) from arena a; remote frees queued
+ * for a go into the bins first, so the arena's drain does not coalesce what the bins can reuse. */
+TA_HIDDEN void *ta_cache_alloc_uncached_slow(ta_cache *c, ta_arena *a, size_t bsize, size_t align);
 /* The bin's head b failed the fast path's checks: verifies its header and link (faults when either
  * is corrupt) and pops it. */
 TA_HIDDEN TA_NOINLINE void *ta_cache_pop_slow(ta_cache *c, ta_cache_bin *bin, ta_block *b);

@@ -33,10 +33,10 @@
 #define TA_CACHE_MAX_REQUEST   1024u
 #define TA_CACHE_MAX_BLOCK     (TA_CACHE_MAX_REQUEST + TA_HDR)            /* 1040 */
 #define TA_CACHE_BINS          (TA_CACHE_MAX_BLOCK / TA_ALIGN + 1)        /* 66: bins 2..65 used */
-#define TA_CACHE_BYTES_DEFAULT ((size_t)256 << 10)   /* per thread, TAMALLOC_CACHE_BYTES */
+#define TA_CACHE_BYTES_DEFAULT ((size_t)1 << 20)    /* per thread, TAMALLOC_CACHE_BYTES */
 #define TA_CACHE_BYTES_MIN     ((size_t)0)
 #define TA_CACHE_BYTES_MAX     ((size_t)64 << 20)
-#define TA_CACHE_BIN_MAX       512u   /* blocks one bin may hold, whatever the byte budget */
+#define TA_CACHE_BIN_MAX       2048u   /* blocks one bin may hold, whatever the byte budget */
 #define TA_CACHE_FILL_FIRST    3u     /* blocks a bin's first refill caches (then doubling): a
                                          short-lived thread touches little memory */
 #define TA_OUTBOX_SLOTS        8u     /* arenas a thread batches remote frees for at once */

@@ -43,12 +43,14 @@ static TA_ALWAYS_INLINE ta_block *fl_verify_link(ta_block *from, ta_block *to, i
     return to;
 }
 
-ta_block *ta_fl_next(ta_block *b) {
+static TA_ALWAYS_INLINE ta_block *fl_next(ta_block *b) {
     return fl_verify_link(b, ta_link_decode(&fl_slots(b)[0], fl_slots(b)[0]), 1);
 }
-ta_block *ta_fl_prev(ta_block *b) {
+static TA_ALWAYS_INLINE ta_block *fl_prev(ta_block *b) {
     return fl_verify_link(b, ta_link_decode(&fl_slots(b)[1], fl_slots(b)[1]), 0);
 }
+ta_block *ta_fl_next(ta_block *b) { return fl_next(b); }
+ta_block *ta_fl_prev(ta_block *b) { return fl_prev(b); }
 
 void ta_fl_init(ta_freelist *fl, int level) {
     fl->head = fl->tail = fl->rover = NULL;
@@ -108,18 +110,22 @@ static ta_block *fl_free_before(ta_block *b) {
     return NULL;
 }
 
-void ta_fl_insert_locked(ta_freelist *fl, ta_block *b) {
-    ta_block *prev = fl_free_before(b);
-    ta_block *next = prev ? ta_fl_next(prev) : fl->head;
-    ta_block_set(b, b->size, TA_STATE_FREE);
+/* Lists free block b (header already FREE) after prev, the listed free block before it (or NULL). */
+static TA_ALWAYS_INLINE void fl_insert_after(ta_freelist *fl, ta_block *prev, ta_block *b) {
+    ta_block *next = prev ? fl_next(prev) : fl->head;
     fl_link(fl, prev, b, next);
     fl->count++;
     fl->bytes += b->size;
     if (!fl->rover) fl->rover = b;
 }
 
+void ta_fl_insert_locked(ta_freelist *fl, ta_block *b) {
+    ta_block_set(b, b->size, TA_STATE_FREE);
+    fl_insert_after(fl, fl_free_before(b), b);
+}
+
 void ta_fl_remove_locked(ta_freelist *fl, ta_block *b) {
-    ta_block *prev = ta_fl_prev(b), *next = ta_fl_next(b);
+    ta_block *prev = fl_prev(b), *next = fl_next(b);
     if (prev) fl_set_next(prev, next); else fl->head = next;
     if (next) fl_set_prev(next, prev); else fl->tail = prev;
     fl_bit_clear(b);
@@ -131,7 +137,7 @@ void ta_fl_remove_locked(ta_freelist *fl, ta_block *b) {
 /* Free block nb (header already FREE) takes listed block old's place in the list. */
 /* fl_replace when old's list predecessor is already known (and verified). */
 static TA_ALWAYS_INLINE void fl_replace_after(ta_freelist *fl, ta_block *prev, ta_block *old, ta_block *nb) {
-    ta_block *next = ta_fl_next(old);
+    ta_block *next = fl_next(old);
     fl_set_prev(nb, prev);
     fl_set_next(nb, next);
     if (prev) fl_set_next(prev, nb); else fl->head = nb;
@@ -141,7 +147,7 @@ static TA_ALWAYS_INLINE void fl_replace_after(ta_freelist *fl, ta_block *prev, t
 }
 
 static TA_ALWAYS_INLINE void fl_replace(ta_freelist *fl, ta_block *old, ta_block *nb) {
-    fl_replace_after(fl, ta_fl_prev(old), old, nb);
+    fl_replace_after(fl, fl_prev(old), old, nb);
 }
 
 /* A header absorbed by coalescing: at levels 0-1 it keeps a MERGED tag so a second free of it is
@@ -173,7 +179,7 @@ ta_block *ta_fl_find_locked(ta_freelist *fl, size_t bsize, size_t align, size_t 
         fl->steps++;
         size_t f = align > TA_ALIGN ? fl_front_for(b, align) : 0;
         if (b->size >= f + bsize) { *front = f; return b; }
-        b = ta_fl_next(b);
+        b = fl_next(b);
         if (!b) b = fl->head;   /* wrap around once */
     } while (b != start);
     return NULL;
@@ -196,7 +202,7 @@ ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t 
         fl->bytes -= total - front;
         if (r) {
             ta_block_set(r, rest, TA_STATE_FREE);
-            fl_link(fl, b, r, ta_fl_next(b));
+            fl_link(fl, b, r, fl_next(b));
             fl->count++;
             fl->bytes += rest;
         }
@@ -207,7 +213,7 @@ ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t 
         fl->bytes -= bsize;
         fl->rover = r;
     } else {
-        ta_block *next = ta_fl_next(b);
+        ta_block *next = fl_next(b);
         ta_fl_remove_locked(fl, b);
         fl->rover = next ? next : fl->head;
     }
@@ -237,7 +243,7 @@ ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) {
     int n_free = n && ta_segment_is_free_start(s, n);
     /* The free block before b: n's list predecessor when n is free (nothing free lies between),
      * else the bitmap's answer. */
-    ta_block *p = n_free ? ta_fl_prev(n) : fl_free_before(b);
+    ta_block *p = n_free ? fl_prev(n) : fl_free_before(b);
     int into_p = p && ta_segment_of(p) == s && ta_block_next_phys(p) == b;
     /* Level 2: b's bytes become free bytes (all of them, header too, when b merges into p). */
     if (TA_UNLIKELY(fl->level >= 2)) ta_fl_poison((char *)b + (into_p ? 0 : TA_POISON_SKIP), (char *)b + bsize);
@@ -266,7 +272,10 @@ ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) {
         fl->bytes += bsize;
         return b;
     }
-    ta_fl_insert_locked(fl, b);
+    /* No free neighbour: b keeps its key (its tag was verified as it came in) and becomes FREE. */
+    uint64_t tag = ta_atomic_load_relaxed(&b->a_tag);
+    ta_atomic_store_relaxed(&b->a_tag, (tag & ~TA_STATE_MASK) | TA_STATE_FREE);
+    fl_insert_after(fl, p, b);
     return b;
 }
 

@@ -26,7 +26,7 @@ size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
     out->free_blocks = a->fl.count;
     out->segments = a->nsegments;
     out->mapped = a->nsegments * TA_SEGMENT_SIZE;
-    out->remote_drained = a->drained;
+    out->remote_drained = ta_atomic_load_relaxed(&a->a_drained);
     out->lock_contended = a->lock.contended;
     out->lock_acquired = a->lock.acquired;
     out->remote_pushed = ta_atomic_load_relaxed(&a->remote.a_pushed);
