@@ -50,8 +50,9 @@ static void init_thread_exit(void *arena) {
 }
 
 static void init_phase1(void) {
-    ta_os_keep_stderr();
     ta_options_load();
+    /* A descriptor only when a report to stderr was asked for (see ta_os_keep_stderr). */
+    if (ta_opt.stats != TA_STATS_OFF && !ta_opt.stats_file[0]) ta_os_keep_stderr();
     ta_block_init_secrets(ta_os_random_secret());
     ta_lock_set_fault_handler(init_lock_fault);
     ta_segmap_init();
@@ -78,12 +79,29 @@ void ta_init(void) {
     while (ta_atomic_load_acquire(&init_state) != INIT_READY) ta_os_yield();
 }
 
-/* Initialise before main so the stderr duplicate exists even if the program closes fd 2 early. */
+/* Initialise before main so that the duplicate of fd 2 (when the report goes to stderr) exists
+ * even if the program closes fd 2 early. */
 __attribute__((constructor)) static void init_at_load(void) { ta_init(); }
+
+/* TAMALLOC_STATS_FILE: opened only now, so no descriptor is held while the program runs. Returns 0
+ * when the whole report was written; otherwise says so on stderr, where the report then goes. */
+static int init_write_stats_file(const char *buf, size_t len) {
+    char path[TA_OPT_PATH_MAX + 64];
+    int fd = -1;
+    if (ta_options_expand_path(ta_opt.stats_file, ta_os_pid(), path, sizeof path) == 0) fd = ta_os_open_write(path);
+    int rc = fd >= 0 ? ta_os_write_fd(fd, buf, len) : -1;
+    if (fd >= 0) ta_os_close(fd);
+    if (rc != 0) {
+        static const char msg[] = "tamalloc: cannot write the TAMALLOC_STATS_FILE file; the report follows here\n";
+        ta_os_write_stderr(msg, sizeof msg - 1);
+    }
+    return rc;
+}
 
 __attribute__((destructor)) static void init_at_exit(void) {
     if (ta_atomic_load_acquire(&init_state) != INIT_READY || ta_opt.stats == TA_STATS_OFF) return;
     char buf[16384];
     size_t len = ta_stats_format(buf, sizeof buf, ta_opt.stats == TA_STATS_JSON);
+    if (ta_opt.stats_file[0] && init_write_stats_file(buf, len) == 0) return;
     ta_os_write_stderr(buf, len);
 }

@@ -59,6 +59,28 @@ int ta_options_parse_path(const char *s, char *out) {
     return 0;
 }
 
+int ta_options_expand_path(const char *path, long pid, char *out, size_t cap) {
+    size_t n = 0;
+    int fits = 1;
+    for (; *path; path++) {
+        char digits[24];
+        unsigned k = 0;
+        if (path[0] == '%' && path[1] == 'p') {
+            unsigned long v = pid > 0 ? (unsigned long)pid : 0;
+            do { digits[k++] = (char)('0' + v % 10); v /= 10; } while (v);
+            path++;
+        } else {
+            digits[k++] = *path;
+        }
+        while (k) {
+            if (n + 1 >= cap) { fits = 0; break; }
+            out[n++] = digits[--k];
+        }
+    }
+    out[n] = 0;
+    return fits ? 0 : -1;
+}
+
 static void opt_report(const char *name, const char *value, const char *expected) {
     const char *parts[] = {"tamalloc: ignoring ", name, "=", value, " (expected ", expected, "); using the default\n"};
     for (unsigned i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -102,4 +124,10 @@ void ta_options_load(void) {
         opt_report("TAMALLOC_HEAP_MAP", v, "a file path shorter than 1024 bytes");
     if ((v = ta_os_getenv("TAMALLOC_TRACE")) != NULL && ta_options_parse_path(v, ta_opt.trace) != 0)
         opt_report("TAMALLOC_TRACE", v, "a file path shorter than 1024 bytes");
+    if ((v = ta_os_getenv("TAMALLOC_STATS_FILE")) != NULL) {
+        if (ta_options_parse_path(v, ta_opt.stats_file) != 0)
+            opt_report("TAMALLOC_STATS_FILE", v, "a file path shorter than 1024 bytes");
+        else if (!ta_os_getenv("TAMALLOC_STATS"))
+            ta_opt.stats = TA_STATS_TEXT;   /* the file alone asks for the text report */
+    }
 }

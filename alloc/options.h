@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include "alloc/platform/compiler.h"
 
-/* Longest path kept from TAMALLOC_HEAP_MAP / TAMALLOC_TRACE (copied: the program may change its
- * environment later). */
+/* Longest path kept from TAMALLOC_HEAP_MAP / TAMALLOC_TRACE / TAMALLOC_STATS_FILE (copied: the
+ * program may change its environment later). */
 #define TA_OPT_PATH_MAX 1024
 
 enum ta_stats_mode { TA_STATS_OFF = 0, TA_STATS_TEXT = 1, TA_STATS_JSON = 2 };
@@ -23,6 +23,9 @@ typedef struct ta_options {
     size_t cache_bytes;       /* TAMALLOC_CACHE_BYTES: bound on the bytes one thread caches */
     char heap_map[TA_OPT_PATH_MAX];  /* TAMALLOC_HEAP_MAP: file for the JSON heap map; "" = off */
     char trace[TA_OPT_PATH_MAX];     /* TAMALLOC_TRACE: file for the binary trace; "" = off */
+    char stats_file[TA_OPT_PATH_MAX];   /* TAMALLOC_STATS_FILE: the stats report goes to this file
+                                           (%p = pid), opened at exit, instead of stderr; "" = off.
+                                           Set alone, it turns the text report on. */
 } ta_options;
 
 extern ta_options ta_opt TA_HIDDEN;
@@ -37,5 +40,9 @@ TA_HIDDEN int ta_options_parse_size(const char *s, size_t min, size_t max, size_
 TA_HIDDEN int ta_options_parse_stats(const char *s);
 /* Copies a non-empty path shorter than TA_OPT_PATH_MAX into out (TA_OPT_PATH_MAX bytes); 0, or -1. */
 TA_HIDDEN int ta_options_parse_path(const char *s, char *out);
+/* Copies path into out (cap bytes, cap >= 1) with each "%p" replaced by pid (TAMALLOC_TRACE,
+ * TAMALLOC_STATS_FILE). Returns 0, or -1 when the result does not fit (out is then cut short);
+ * out is always NUL-terminated. */
+TA_HIDDEN int ta_options_expand_path(const char *path, long pid, char *out, size_t cap);
 
 #endif

@@ -21,10 +21,13 @@ TA_HIDDEN void   ta_os_purge(void *p, size_t size);
 TA_HIDDEN size_t ta_os_page_size(void);
 /* 64 random bits from the kernel (AT_RANDOM / getrandom), mixed with addresses and time. */
 TA_HIDDEN uint64_t ta_os_random_secret(void);
-/* Writes all of buf to the allocator's stderr (a duplicate of fd 2 taken at start-up, so programs
- * that close fd 2 before exiting still get messages). */
+/* Writes all of buf to the allocator's stderr: the duplicate of fd 2 when ta_os_keep_stderr took
+ * one and it still names the same file, else fd 2; when fd 2 is closed (EBADF), the controlling
+ * terminal (/dev/tty, opened for this write only) if there is one. Async-signal-safe. */
 TA_HIDDEN void   ta_os_write_stderr(const char *buf, size_t len);
-/* Duplicates fd 2 for ta_os_write_stderr; called once at init. */
+/* Duplicates fd 2 (close-on-exec, at or above TA_OS_FD_FLOOR, see ta_os_open_write) so that
+ * ta_os_write_stderr still reaches it after the program closes fd 2. Init calls it only when a
+ * report to stderr was asked for: by default tamalloc holds no descriptor. */
 TA_HIDDEN void   ta_os_keep_stderr(void);
 /* CPUs this process may run on: sched affinity, capped by a cgroup v2/v1 CPU quota. >= 1. */
 TA_HIDDEN unsigned ta_os_cpu_count(void);
@@ -36,10 +39,15 @@ TA_HIDDEN void   ta_os_yield(void);
 /* Registers fork handlers (pthread_atfork); returns 0 on success. May allocate. */
 TA_HIDDEN int    ta_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
-/* Tooling files (TAMALLOC_HEAP_MAP, TAMALLOC_TRACE). None allocates; the write is async-signal-safe.
- *  - ta_os_open_write(path): creates or truncates path (mode 0644, close-on-exec); fd or -1.
+/* Tooling files (TAMALLOC_HEAP_MAP, TAMALLOC_TRACE, TAMALLOC_STATS_FILE). None allocates; the write
+ * is async-signal-safe.
+ *  - ta_os_open_write(path): creates or truncates path (mode 0644, close-on-exec); fd or -1. The fd
+ *    is moved up to the lowest free number at or above TA_OS_FD_FLOOR (halved until it is below the
+ *    RLIMIT_NOFILE soft limit), so the low numbers a program counts on are free again as soon as
+ *    the open returns; it stays where open put it only when no higher number can be had.
  *  - ta_os_write_fd(fd, buf, len): writes all of buf (retrying short writes and EINTR); 0, or -1
  *    on an error. errno is preserved by all three. */
+#define TA_OS_FD_FLOOR 1000
 TA_HIDDEN int    ta_os_open_write(const char *path);
 TA_HIDDEN int    ta_os_write_fd(int fd, const void *buf, size_t len);
 TA_HIDDEN void   ta_os_close(int fd);

@@ -12,6 +12,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,7 +20,7 @@
 #include "alloc/platform/atomic.h"
 
 static ta_atomic_int os_fail_countdown;   /* test hook: fail the n-th map call; 0 = off */
-static int os_stderr_fd = 2;
+static ta_atomic_int os_stderr_fd = -1;   /* the duplicate of fd 2 (ta_os_keep_stderr), or -1 */
 
 void ta_os_fail_after(unsigned n) { ta_atomic_store_relaxed(&os_fail_countdown, (int)n); }
 
@@ -113,6 +114,16 @@ uint64_t ta_os_random_secret(void) {
     return r | 1;
 }
 
+/* The lowest number for a descriptor tamalloc keeps: TA_OS_FD_FLOOR, halved until it is below the
+ * RLIMIT_NOFILE soft limit (fcntl refuses a floor at or above it). */
+static int os_fd_floor(void) {
+    struct rlimit rl;
+    int floor = TA_OS_FD_FLOOR;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        while (floor > 3 && (rlim_t)floor >= rl.rlim_cur) floor /= 2;
+    return floor;
+}
+
 /* The file the duplicate refers to: a program may close the duplicate (closefrom(3) in daemons)
  * and reuse its number for a file of its own, which must never receive our messages. */
 static dev_t os_stderr_dev;
@@ -121,11 +132,11 @@ static ino_t os_stderr_ino;
 void ta_os_keep_stderr(void) {
     int saved = errno;
     struct stat st;
-    int fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    int fd = fcntl(2, F_DUPFD_CLOEXEC, os_fd_floor());
     if (fd >= 0 && fstat(fd, &st) == 0) {
         os_stderr_dev = st.st_dev;
         os_stderr_ino = st.st_ino;
-        os_stderr_fd = fd;
+        ta_atomic_store_relaxed(&os_stderr_fd, fd);
     } else if (fd >= 0) {
         close(fd);
     }
@@ -147,11 +158,23 @@ static int os_write_all(int fd, const char **buf, size_t *len) {
 void ta_os_write_stderr(const char *buf, size_t len) {
     int saved = errno;
     struct stat st;
-    if (os_stderr_fd != 2 && (fstat(os_stderr_fd, &st) != 0 || st.st_dev != os_stderr_dev || st.st_ino != os_stderr_ino))
-        os_stderr_fd = 2;   /* the duplicate was closed, or its number now names another file */
-    if (os_write_all(os_stderr_fd, &buf, &len) != 0 && os_stderr_fd != 2) {
-        os_stderr_fd = 2;   /* the duplicate went away: the rest goes to fd 2 */
-        os_write_all(2, &buf, &len);
+    int kept = ta_atomic_load_relaxed(&os_stderr_fd), fd = kept;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || st.st_dev != os_stderr_dev || st.st_ino != os_stderr_ino))
+        fd = -1;   /* the duplicate was closed, or its number now names another file */
+    if (fd >= 0 && os_write_all(fd, &buf, &len) == 0) {
+        errno = saved;
+        return;
+    }
+    /* The duplicate went away: the rest of buf, and every later message, goes to fd 2. */
+    if (kept >= 0) ta_atomic_store_relaxed(&os_stderr_fd, -1);
+    errno = 0;
+    if (os_write_all(2, &buf, &len) != 0 && errno == EBADF) {
+        /* fd 2 is closed: the terminal, if the process has one (nothing else when it has none). */
+        int tty = open("/dev/tty", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        if (tty >= 0) {
+            os_write_all(tty, &buf, &len);
+            close(tty);
+        }
     }
     errno = saved;
 }
@@ -211,6 +234,14 @@ int ta_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void
 int ta_os_open_write(const char *path) {
     int saved = errno;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int floor = fd >= 0 ? os_fd_floor() : 0;
+    if (fd >= 0 && fd < floor) {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, floor);
+        if (high >= 0) {
+            close(fd);
+            fd = high;
+        }
+    }
     errno = saved;
     return fd;
 }

@@ -122,29 +122,10 @@ static void trace_fork_child(void) {
     for (unsigned i = 0; i < TRACE_SLOTS; i++) trace_slots[i].n = 0;
 }
 
-/* The path with "%p" replaced by the process id (so programs that start others can be traced). */
-static void trace_path(char *out, size_t cap) {
-    const char *in = ta_opt.trace;
-    size_t n = 0;
-    for (; *in && n + 24 < cap; in++) {
-        if (in[0] == '%' && in[1] == 'p') {
-            char tmp[24];
-            int k = 0;
-            long pid = ta_os_pid();
-            do { tmp[k++] = (char)('0' + pid % 10); pid /= 10; } while (pid);
-            while (k) out[n++] = tmp[--k];
-            in++;
-        } else {
-            out[n++] = *in;
-        }
-    }
-    out[n] = 0;
-}
-
 int ta_trace_start(void) {
-    char path[TA_OPT_PATH_MAX + 24];
-    trace_path(path, sizeof path);
-    int fd = ta_os_open_write(path);
+    /* "%p" = the process id, so that programs that start others can be traced. */
+    char path[TA_OPT_PATH_MAX + 64];
+    int fd = ta_options_expand_path(ta_opt.trace, ta_os_pid(), path, sizeof path) == 0 ? ta_os_open_write(path) : -1;
     size_t bytes = ((sizeof(trace_slot) * TRACE_SLOTS) + 4095) & ~(size_t)4095;
     trace_slot *slots = fd >= 0 ? ta_os_map_aligned(bytes, ta_os_page_size()) : NULL;
     if (!slots) {

@@ -24,7 +24,7 @@ ta_setup() {
     TA_TMP=$(mktemp -d "${TEST_TMPDIR:-/tmp}/ta_integration.XXXXXX")
     export TA_LIB TA_TMP
     # The environment of the comparison runs must not differ except for the preload.
-    unset LD_PRELOAD TAMALLOC_ARENAS TAMALLOC_MMAP_THRESHOLD TAMALLOC_STATS TAMALLOC_CHECK || true
+    unset LD_PRELOAD $(compgen -e | grep '^TAMALLOC_') || true
 }
 
 ta_require() {

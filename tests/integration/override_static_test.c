@@ -315,8 +315,8 @@ static void test_malloc_trim(void) {
 }
 
 /* free() of a pointer tamalloc did not hand out: reported and aborted, never ignored. The child
- * re-executes this program so that its fd 2 is the pipe from the start (tamalloc writes reports to
- * the duplicate of fd 2 it takes at start-up). */
+ * re-executes this program with its fd 2 on the pipe (the message goes to fd 2, or to the duplicate
+ * of it that TAMALLOC_STATS makes tamalloc take at start-up). */
 static void foreign_free_child(void) {
     static char not_ours[64] __attribute__((aligned(16)));
     free(not_ours + 16);

@@ -1,5 +1,6 @@
 /* options_test.c - the pure option parsers: sizes with K/M/G suffixes, range limits, garbage and
- * overflow; the TAMALLOC_STATS words. No environment is read. */
+ * overflow; the TAMALLOC_STATS words; "%p" in TAMALLOC_TRACE / TAMALLOC_STATS_FILE paths. No
+ * environment is read. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,6 +111,34 @@ static void test_stats_words(void **state) {
     assert_int_equal(ta_options_parse_stats(NULL), -1);
 }
 
+static void test_expand_path(void **state) {
+    (void)state;
+    char out[64];
+    assert_int_equal(ta_options_expand_path("/tmp/trace.%p", 1234, out, sizeof out), 0);
+    assert_string_equal(out, "/tmp/trace.1234");
+    assert_int_equal(ta_options_expand_path("%p/%p.%p", 7, out, sizeof out), 0);
+    assert_string_equal(out, "7/7.7");
+    assert_int_equal(ta_options_expand_path("no-pid", 99, out, sizeof out), 0);
+    assert_string_equal(out, "no-pid");
+    assert_int_equal(ta_options_expand_path("end%", 5, out, sizeof out), 0);   /* a lone % stays */
+    assert_string_equal(out, "end%");
+    assert_int_equal(ta_options_expand_path("%%p%P", 42, out, sizeof out), 0);
+    assert_string_equal(out, "%42%P");
+    assert_int_equal(ta_options_expand_path("x.%p", 4194304, out, sizeof out), 0);
+    assert_string_equal(out, "x.4194304");
+    assert_int_equal(ta_options_expand_path("%p", 0, out, sizeof out), 0);
+    assert_string_equal(out, "0");
+    /* Exactly full (9 characters and the NUL in 10 bytes), then one byte short: cut, NUL-terminated. */
+    assert_int_equal(ta_options_expand_path("abc.%p", 123456, out, 10), -1);
+    assert_string_equal(out, "abc.12345");
+    assert_int_equal(ta_options_expand_path("ab.%p", 123456, out, 10), 0);
+    assert_string_equal(out, "ab.123456");
+    assert_int_equal(ta_options_expand_path("abcdef", 1, out, 4), -1);
+    assert_string_equal(out, "abc");
+    assert_int_equal(ta_options_expand_path("", 1, out, 1), 0);
+    assert_string_equal(out, "");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_numbers),
@@ -118,6 +147,7 @@ int main(void) {
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_stats_words),
+        cmocka_unit_test(test_expand_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
