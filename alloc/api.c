@@ -9,6 +9,7 @@
 #include "alloc/api_internal.h"
 #include "alloc/arena_table.h"
 #include "alloc/cache.h"
+#include "alloc/decay.h"
 #include "alloc/diagnose.h"
 #include "alloc/fault.h"
 #include "alloc/init.h"
@@ -82,11 +83,34 @@ TA_EXPORT void ta_free(void *p) {
 
 /* ------------------------------------------------------------------------------------------- */
 
+/* The calling thread's arena for keeping freed large mappings (NULL before its first allocation). */
+static ta_arena *large_arena(void) {
+    ta_arena *a = ta_cache_mine()->arena;
+    return a ? a : ta_arena_mine();
+}
+
+/* A large block: a mapping this thread's arena kept from an earlier free when one fits (its pages
+ * are there already: *fresh = 0, contents not zero), else a fresh mapping (*fresh = 1). */
+static void *large_alloc(size_t n, size_t align, int *fresh) {
+    ta_arena *a = large_arena();
+    size_t need;
+    if (a && ta_large_need(n, align, &need) == 0) {
+        ta_large *l = ta_decay_large_take(a, need, align);
+        if (l) {
+            *fresh = 0;
+            return ta_large_reuse(l, n, align);
+        }
+    }
+    *fresh = 1;
+    return ta_large_alloc(n, align);
+}
+
 void *ta_alloc_slow(size_t n, size_t align) {
     ta_init();
     void *p;
     if (n >= ta_small_limit() || (align > TA_ALIGN && align >= ta_small_limit() / 4)) {
-        p = ta_large_alloc(n, align);
+        int fresh;
+        p = large_alloc(n, align, &fresh);
     } else {
         ta_cache *c = ta_cache_mine();
         ta_arena *a = c->arena;
@@ -120,8 +144,12 @@ static void free_slow(void *p, ta_span *sp) {
         ta_segment *s = (ta_segment *)sp;
         ta_diagnose_fault(ta_block_of(p), s->start, s->end, p, "free");
     }
-    ta_track_free(p, ta_large_usable((ta_large *)sp, p, "free"));
-    ta_large_free((ta_large *)sp, p);
+    ta_large *l = (ta_large *)sp;
+    ta_track_free(p, ta_large_usable(l, p, "free"));
+    ta_large_release(l, p);   /* validated, state QUEUED: a second free or a use is reported */
+    ta_arena *a = large_arena();
+    if (a) ta_decay_large_put(a, l);   /* kept for reuse until the decay time passes */
+    else ta_large_unmap(l);
 }
 
 ta_ptr_info ta_ptr_lookup(const void *p, const char *op) {
@@ -149,11 +177,18 @@ ta_ptr_info ta_ptr_lookup(const void *p, const char *op) {
 TA_EXPORT void *ta_calloc(size_t n, size_t size) {
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) { errno = ENOMEM; return NULL; }
-    void *p = ta_malloc(total);
+    if (TA_UNLIKELY(ta_small_limit() == 0)) ta_init();   /* the limit is 0 until initialised */
+    if (total < ta_small_limit()) {
+        void *p = ta_malloc(total);
+        if (p != NULL) memset(p, 0, total);
+        return p;
+    }
+    /* A fresh mapping is zero already; a kept one is cleared. */
+    int fresh;
+    void *p = large_alloc(total, TA_ALIGN, &fresh);
     if (p == NULL) return NULL;
-    /* Fresh mappings are zero already; a large block always comes from a fresh mapping. */
-    if (total < ta_small_limit()) memset(p, 0, total);
-    else ta_track_mem_defined(p, total);
+    if (!fresh) memset(p, 0, total);
+    ta_track_malloc(p, total, 1);
     return p;
 }
 

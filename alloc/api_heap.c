@@ -6,6 +6,7 @@
 #include "alloc/arena_table.h"
 #include "alloc/cache.h"
 #include "alloc/check.h"
+#include "alloc/decay.h"
 #include "alloc/init.h"
 #include "alloc/stats.h"
 
@@ -62,6 +63,8 @@ TA_EXPORT void ta_collect(void) {
     ta_cache_collect();
     for (unsigned i = 0; i < ta_arena_table_count(); i++) {
         ta_arena *a = ta_arena_table_get(i);
-        if (a) ta_arena_collect(a);
+        if (!a) continue;
+        ta_arena_collect(a);
+        ta_decay_tick(a, 1);   /* every free page, empty segment and kept large mapping, now */
     }
 }

@@ -8,7 +8,7 @@
  *
  *   {"tamalloc_heap_map":1,"segment_size":S,"segment_header":H,
  *    "stats":{"allocated":..,"free":..,"free_blocks":..,"mapped":..,"large_allocated":..,"arenas":..},
- *    "arenas":[{"index":i,"threads":t,"allocated":a,"pending":p,
+ *    "arenas":[{"index":i,"threads":t,"allocated":a,"pending":p,"purged_bytes":g,"dirty_bytes":d,
  *               "segments":[{"base":B,"size":Z,"blocks":[[offset,size,state],...]},...],
  *               "rover":{"segment":k,"offset":o} or null,
  *               "used_bytes":..,"used_blocks":..,"free_bytes":..,"free_blocks":..,
@@ -139,6 +139,8 @@ static void hm_arena_write(hm_out *o, ta_arena *a, const ta_arena_stats *as, int
     hm_field(o, "threads", as->threads, 0);
     hm_field(o, "allocated", as->allocated, 0);
     hm_field(o, "pending", as->remote_pending, 0);
+    hm_field(o, "purged_bytes", as->purged, 0);
+    hm_field(o, "dirty_bytes", as->dirty, 0);
     hm_str(o, ",\"segments\":[");
     ta_arena_walk(a, hm_visit, &h);
     hm_str(o, h.seg ? "]}]" : "]");

@@ -26,6 +26,10 @@ TA_EXPORT void *ta_realloc(void *p, size_t n) {
     if (info.large) {
         /* Keep the mapping while the new size still needs a large block and wastes under half. */
         if (n <= info.usable && n >= ta_small_limit() && n >= info.usable / 2) { ta_track_resize(p, n); return p; }
+        if (n > info.usable) {   /* grow without copying: in its mapping, or by mremap */
+            void *q = ta_large_grow(info.large, n);
+            if (q != NULL) { ta_track_resize(q, n); return q; }
+        }
         return realloc_move(p, info.usable, n);
     }
     if (n < ta_small_limit()) {

@@ -23,6 +23,7 @@
 
 #include "alloc/fault.h"
 #include "alloc/options.h"
+#include "alloc/platform/os.h"
 #include "alloc/segment.h"
 
 void (*ta_arena_full_check)(ta_arena *a);
@@ -41,6 +42,11 @@ void ta_arena_init(ta_arena *a, unsigned index) {
     a->allocated = a->live_blocks = 0;
     ta_atomic_store_relaxed(&a->a_drained, (size_t)0);
     a->index = index;
+    a->next_tick_ms = 0;
+    a->tick_ops = 0;
+    ta_atomic_store_relaxed(&a->a_tick_due, 0);
+    a->lcache_n = 0;
+    a->lcache_bytes = 0;
     ta_remote_init(&a->remote);
     /* a_threads is left alone: assignment may count a thread in before the arena is initialised */
     ta_atomic_store_release(&a->a_ready, 1);
@@ -74,10 +80,10 @@ void ta_arena_unlink_segment_locked(ta_arena *a, ta_segment *s) {
  * Freeing under the lock, draining, releasing empty segments.
  * ------------------------------------------------------------------------------------------- */
 
-/* Segments unlinked under the lock, unmapped by the caller after unlocking. */
-typedef struct arena_unmap_list { ta_segment *head; } arena_unmap_list;
+typedef ta_arena_unmap_list arena_unmap_list;
+#define arena_unmap_all ta_arena_unmap_all
 
-static void arena_unmap_all(arena_unmap_list *l) {
+void ta_arena_unmap_all(ta_arena_unmap_list *l) {
     while (l->head) {
         ta_segment *s = l->head;
         l->head = s->next;
@@ -85,12 +91,39 @@ static void arena_unmap_all(arena_unmap_list *l) {
     }
 }
 
-/* After a release produced free block m: keep at most `retain` empty segments. */
-static void arena_note_free_locked(ta_arena *a, ta_block *m, size_t retain, arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl) {
-    if (!ta_segment_is_empty(m)) return;
-    a->empty_segments++;
-    if (a->empty_segments <= retain) return;
-    ta_segment *s = ta_segment_of(m);
+/* A release produced free block m. A segment that became empty stays mapped: decay (decay.c)
+ * unmaps it once it has stayed empty for a tick, ta_collect at once. */
+static void arena_note_free_locked(ta_arena *a, ta_block *m) TA_REQUIRES(a->lock, a->fl) {
+    if (ta_segment_is_empty(m)) a->empty_segments++;
+}
+
+static void arena_release_locked(ta_arena *a, ta_block *b) TA_REQUIRES(a->lock, a->fl) {
+    a->allocated -= ta_block_usable(b);
+    a->live_blocks--;
+    arena_note_free_locked(a, ta_fl_release_locked(&a->fl, b));
+}
+
+/* Counts an operation; every TA_TICK_OPS reads the clock and flags a due decay tick. */
+static TA_ALWAYS_INLINE void arena_count_op_locked(ta_arena *a) TA_REQUIRES(a->lock, a->fl) {
+    if (TA_LIKELY(++a->tick_ops < TA_TICK_OPS)) return;
+    a->tick_ops = 0;
+    if (ta_os_now_ms() >= a->next_tick_ms) ta_atomic_store_relaxed(&a->a_tick_due, 1);
+}
+
+void ta_arena_take_free_locked(ta_arena *a, ta_block *b) {
+    if (ta_segment_is_empty(b)) a->empty_segments--;
+    ta_fl_remove_locked(&a->fl, b);
+    ta_block_set(b, b->size, TA_STATE_QUEUED);
+    a->allocated += ta_block_usable(b);
+    a->live_blocks++;
+}
+
+void ta_arena_put_back_locked(ta_arena *a, ta_block *b) {
+    arena_release_locked(a, b);
+}
+
+void ta_arena_drop_empty_locked(ta_arena *a, ta_segment *s, ta_arena_unmap_list *out) {
+    a->fl.purged -= TA_PAGE * ta_segment_touch(s, s->start, s->end);   /* its pages go with it */
     ta_arena_unlink_segment_locked(a, s);
     a->nsegments--;
     a->empty_segments--;
@@ -98,15 +131,9 @@ static void arena_note_free_locked(ta_arena *a, ta_block *m, size_t retain, aren
     out->head = s;
 }
 
-static void arena_release_locked(ta_arena *a, ta_block *b, size_t retain, arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl) {
-    a->allocated -= ta_block_usable(b);
-    a->live_blocks--;
-    arena_note_free_locked(a, ta_fl_release_locked(&a->fl, b), retain, out);
-}
-
 /* Drains up to budget remote frees; returns how many. Each queued block must lie in one of this
  * arena's segments (checked through segmap before its header is read) and be QUEUED. */
-static size_t arena_drain_locked(ta_arena *a, size_t budget, arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl) {
+static size_t arena_drain_locked(ta_arena *a, size_t budget) TA_REQUIRES(a->lock, a->fl) {
     size_t n = 0;
     ta_block *from = NULL;   /* the entry whose link led to b; NULL when b came from the queue head */
     while (n < budget) {
@@ -125,7 +152,7 @@ static size_t arena_drain_locked(ta_arena *a, size_t budget, arena_unmap_list *o
         }
         a->pending = ta_remote_next(b);
         from = b;
-        arena_release_locked(a, b, TA_RETAIN_SEGMENTS, out);
+        arena_release_locked(a, b);
         n++;
     }
     ta_atomic_add_relaxed(&a->a_drained, n);
@@ -137,30 +164,25 @@ static TA_ALWAYS_INLINE int arena_has_remote(ta_arena *a) TA_REQUIRES(a->lock, a
 }
 
 void ta_arena_free_local(ta_arena *a, ta_block *b) {
-    arena_unmap_list out = {NULL};
     ta_arena_lock(a);
-    arena_release_locked(a, b, TA_RETAIN_SEGMENTS, &out);
-    if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH, &out);
+    arena_release_locked(a, b);
+    if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH);
     if (TA_UNLIKELY(a->fl.level >= 2)) arena_full_check_locked(a);
+    arena_count_op_locked(a);
     ta_arena_unlock(a);
-    if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
 }
 
 void ta_arena_drain_all(ta_arena *a) {
-    arena_unmap_list out = {NULL};
     ta_arena_lock(a);
-    while (arena_drain_locked(a, TA_DRAIN_BATCH, &out) == TA_DRAIN_BATCH) {}
+    while (arena_drain_locked(a, TA_DRAIN_BATCH) == TA_DRAIN_BATCH) {}
     ta_arena_unlock(a);
-    arena_unmap_all(&out);
 }
 
 /* After a push: if a has no live thread, nobody would drain it, so the pusher does. */
 static void arena_drain_if_ownerless(ta_arena *a) TA_EXCLUDES(a->lock) {
     if (TA_UNLIKELY(ta_atomic_load_acquire(&a->a_threads) == 0) && ta_arena_trylock(a)) {
-        arena_unmap_list out = {NULL};
-        while (arena_drain_locked(a, TA_DRAIN_BATCH, &out) == TA_DRAIN_BATCH) {}
+        while (arena_drain_locked(a, TA_DRAIN_BATCH) == TA_DRAIN_BATCH) {}
         ta_arena_unlock(a);
-        arena_unmap_all(&out);
     }
 }
 
@@ -175,27 +197,20 @@ void ta_arena_free_remote_chain(ta_arena *a, ta_block *head, ta_block *tail, siz
 }
 
 void ta_arena_free_batch(ta_arena *a, ta_block *const *blocks, size_t n) {
-    arena_unmap_list out = {NULL};
     ta_arena_lock(a);
-    for (size_t i = 0; i < n; i++) arena_release_locked(a, blocks[i], TA_RETAIN_SEGMENTS, &out);
+    for (size_t i = 0; i < n; i++) arena_release_locked(a, blocks[i]);
+    arena_count_op_locked(a);
     ta_arena_unlock(a);
-    if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
 }
 
 void ta_arena_collect(ta_arena *a) {
     arena_unmap_list out = {NULL};
     ta_arena_lock(a);
-    while (arena_drain_locked(a, TA_DRAIN_BATCH, &out) == TA_DRAIN_BATCH) {}
+    while (arena_drain_locked(a, TA_DRAIN_BATCH) == TA_DRAIN_BATCH) {}
     for (ta_segment *s = a->segments, *next; s; s = next) {
         next = s->next;
         ta_block *first = (ta_block *)s->start;
-        if (ta_segment_is_free_start(s, first) && ta_segment_is_empty(first)) {
-            ta_arena_unlink_segment_locked(a, s);
-            a->nsegments--;
-            a->empty_segments--;
-            s->next = out.head;
-            out.head = s;
-        }
+        if (ta_segment_is_free_start(s, first) && ta_segment_is_empty(first)) ta_arena_drop_empty_locked(a, s, &out);
     }
     ta_arena_unlock(a);
     arena_unmap_all(&out);
@@ -206,7 +221,10 @@ void ta_arena_collect(ta_arena *a) {
  * ------------------------------------------------------------------------------------------- */
 
 static TA_ALWAYS_INLINE void *arena_carve_locked(ta_arena *a, ta_block *b, size_t front, size_t bsize) TA_REQUIRES(a->lock, a->fl) {
-    if (TA_UNLIKELY(ta_segment_is_empty(b))) a->empty_segments--;
+    if (TA_UNLIKELY(ta_segment_is_empty(b))) {   /* an empty segment in use again */
+        a->empty_segments--;
+        ta_segment_of(b)->empty_ticks = 0;
+    }
     ta_block *u = ta_fl_carve_locked(&a->fl, b, front, bsize);
     a->allocated += ta_block_usable(u);
     a->live_blocks++;
@@ -222,7 +240,10 @@ static size_t arena_carve_batch_locked(ta_arena *a, ta_block *b, size_t bsize, s
     if (k > want) k = want;
     size_t rest = b->size - k * bsize;
     if (rest && rest < TA_MIN_BLOCK && k > 1) k--;   /* the remainder then stands as a free block */
-    if (TA_UNLIKELY(ta_segment_is_empty(b))) a->empty_segments--;
+    if (TA_UNLIKELY(ta_segment_is_empty(b))) {   /* an empty segment in use again */
+        a->empty_segments--;
+        ta_segment_of(b)->empty_ticks = 0;
+    }
     ta_block *u = ta_fl_carve_locked(&a->fl, b, 0, k * bsize);
     a->allocated += u->size - k * TA_HDR;
     a->live_blocks += k;
@@ -241,6 +262,7 @@ static size_t arena_alloc_batch_once(ta_arena *a, size_t bsize, size_t want, ta_
     size_t front = 0, k = 0;
     ta_block *b = ta_fl_find_locked(&a->fl, bsize, TA_ALIGN, &front);
     if (b) k = arena_carve_batch_locked(a, b, bsize, want, first);
+    arena_count_op_locked(a);
     ta_arena_unlock(a);
     return k;
 }
@@ -286,15 +308,14 @@ static TA_NOINLINE void *arena_alloc_grow_slow(ta_arena *a, size_t bsize, size_t
 }
 
 void *ta_arena_alloc(ta_arena *a, size_t bsize, size_t align) {
-    arena_unmap_list out = {NULL};
     ta_arena_lock(a);
-    if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH, &out);
+    if (TA_UNLIKELY(arena_has_remote(a))) arena_drain_locked(a, TA_DRAIN_BATCH);
     size_t front = 0;
     ta_block *b = ta_fl_find_locked(&a->fl, bsize, align, &front);
     void *p = b ? arena_carve_locked(a, b, front, bsize) : NULL;
     if (TA_UNLIKELY(a->fl.level >= 2)) arena_full_check_locked(a);
+    arena_count_op_locked(a);
     ta_arena_unlock(a);
-    if (TA_UNLIKELY(out.head != NULL)) arena_unmap_all(&out);
     return TA_LIKELY(p != NULL) ? p : arena_alloc_grow_slow(a, bsize, align);
 }
 

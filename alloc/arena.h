@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "alloc/freelist.h"
+#include "alloc/large.h"
 #include "alloc/platform/atomic.h"
 #include "alloc/platform/compiler.h"
 #include "alloc/platform/lock.h"
@@ -26,6 +27,14 @@ typedef struct ta_arena {
                                      by a thread of this arena: relaxed adds) */
     unsigned index;               /* position in the arena table (fixed) */
     ta_atomic_int a_ready;        /* 1 once initialised (release/acquire) */
+    /* giving memory back over time (decay.c); guarded by `lock` */
+    uint64_t next_tick_ms;        /* the next decay tick is due at this time (ta_os_now_ms) */
+    unsigned tick_ops;            /* operations since the clock was last read */
+    ta_atomic_int a_tick_due;     /* set under the lock; the caller runs the tick after unlocking */
+    unsigned lcache_n;            /* freed large mappings kept for reuse */
+    size_t lcache_bytes;          /* their mapped bytes */
+    ta_large *lcache[TA_LARGE_CACHE_SLOTS];
+    uint64_t lcache_ms[TA_LARGE_CACHE_SLOTS];   /* when each was freed */
     /* --- producers' line: written by other threads' frees --- */
     TA_CACHELINE_ALIGNED ta_remote remote;
     /* --- assignment line: live threads holding this arena --- */
@@ -76,6 +85,21 @@ TA_HIDDEN void ta_arena_drain_all(ta_arena *a) TA_EXCLUDES(a->lock);
  * maps before and unmaps after, with the lock released, and keeps nsegments/empty_segments. */
 TA_HIDDEN void ta_arena_link_segment_locked(ta_arena *a, ta_segment *s) TA_REQUIRES(a->lock, a->fl);
 TA_HIDDEN void ta_arena_unlink_segment_locked(ta_arena *a, ta_segment *s) TA_REQUIRES(a->lock, a->fl);
+
+/* ---- for decay.c: taking free runs out to give their pages back, and putting them back ---- */
+
+/* Segments unlinked under the lock, unmapped by the caller after unlocking. */
+typedef struct ta_arena_unmap_list { ta_segment *head; } ta_arena_unmap_list;
+TA_HIDDEN void ta_arena_unmap_all(ta_arena_unmap_list *l);
+/* Takes listed free block b off the free list as if allocated (state QUEUED, counted in
+ * allocated), so no one carves it while its pages are given back with the lock released. */
+TA_HIDDEN void ta_arena_take_free_locked(ta_arena *a, ta_block *b) TA_REQUIRES(a->lock, a->fl);
+/* Puts a block taken so (or any claimed block) back: coalescing release. */
+TA_HIDDEN void ta_arena_put_back_locked(ta_arena *a, ta_block *b) TA_REQUIRES(a->lock, a->fl);
+/* Unlinks the empty segment s (its one free block) for unmapping after unlock. */
+TA_HIDDEN void ta_arena_drop_empty_locked(ta_arena *a, ta_segment *s, ta_arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl);
+/* Is a decay tick due (set by the arena's operations every TA_TICK_OPS, from the clock)? */
+static TA_ALWAYS_INLINE int ta_arena_tick_due(ta_arena *a) { return ta_atomic_load_relaxed(&a->a_tick_due) != 0; }
 
 /* Heap walk over the arena's blocks in address order (locks the arena). */
 typedef int (*ta_arena_visit_fn)(ta_arena *a, ta_block *b, int is_free, int is_rover, void *ctx);

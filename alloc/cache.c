@@ -13,6 +13,7 @@
 #include <errno.h>
 
 #include "alloc/arena_table.h"
+#include "alloc/decay.h"
 #include "alloc/fault.h"
 #include "alloc/platform/lock.h"
 #include "alloc/platform/tls.h"
@@ -216,14 +217,20 @@ static void cache_take_remote(ta_cache *c, ta_arena *a) {
 
 void *ta_cache_alloc_uncached_slow(ta_cache *c, ta_arena *a, size_t bsize, size_t align) {
     if (c->state == TA_CACHE_ON && ta_remote_nonempty(&a->remote)) cache_take_remote(c, a);
-    return ta_arena_alloc(a, bsize, align);
+    void *p = ta_arena_alloc(a, bsize, align);
+    ta_decay_maybe(a);
+    return p;
 }
 
 void *ta_cache_refill_slow(ta_cache *c, ta_arena *a, size_t n) {
     size_t bsize = ta_block_size_for(n);
     if (TA_UNLIKELY(c->state != TA_CACHE_ON)) {
         if (c->state == TA_CACHE_NEW) cache_setup(c);
-        if (c->state != TA_CACHE_ON) return ta_arena_alloc(a, bsize, TA_ALIGN);
+        if (c->state != TA_CACHE_ON) {
+            void *p = ta_arena_alloc(a, bsize, TA_ALIGN);
+            ta_decay_maybe(a);
+            return p;
+        }
     }
     cache_service(c);
     if (ta_remote_nonempty(&a->remote)) cache_take_remote(c, a);
@@ -242,6 +249,7 @@ void *ta_cache_refill_slow(ta_cache *c, ta_arena *a, size_t n) {
     ta_block *first;
     size_t k = ta_arena_alloc_batch(a, bsize, 1 + fill, &first);
     if (TA_UNLIKELY(k == 0)) return NULL;   /* errno ENOMEM */
+    ta_decay_maybe(a);
     if (k > 1) {
         ta_block *b = (ta_block *)((char *)first + bsize);
         bin->head = b;
@@ -293,7 +301,10 @@ void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b) {
         ta_cache_bin *bin = &c->bins[cls];
         ta_atomic_store_relaxed(&bin->a_limit, cache_limit[cls]);   /* lowered by a collect request */
         uint32_t count = ta_atomic_load_relaxed(&bin->a_count);
-        if (count >= cache_limit[cls]) cache_flush_bin(c, bin, cache_limit[cls] / 2);
+        if (count >= cache_limit[cls]) {
+            cache_flush_bin(c, bin, cache_limit[cls] / 2);
+            ta_decay_maybe(a);
+        }
         ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_USED ^ TA_STATE_CACHED));
         cache_link(b, bin->head);
         bin->head = b;
@@ -303,6 +314,7 @@ void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b) {
     /* Not cached: the block goes back to the arena now (verified USED by the caller). */
     ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_USED ^ TA_STATE_QUEUED));
     ta_arena_free_local(a, b);
+    ta_decay_maybe(a);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@
 #define TA_SEGMENT_SIZE   ((size_t)1 << TA_SEGMENT_SHIFT)   /* 4 MiB, aligned to its size */
 #define TA_SEGMENT_MASK   (TA_SEGMENT_SIZE - 1)
 #define TA_GRANULES       (TA_SEGMENT_SIZE / TA_ALIGN)       /* one free-start bit per granule */
+#define TA_PAGE_SHIFT     12u
+#define TA_PAGE           ((size_t)1 << TA_PAGE_SHIFT)       /* the purge granule (madvise) */
+#define TA_SEGMENT_PAGES  (TA_SEGMENT_SIZE >> TA_PAGE_SHIFT) /* 1024 */
 
 #define TA_MMAP_THRESHOLD_DEFAULT ((size_t)128 << 10)
 #define TA_MMAP_THRESHOLD_MIN     ((size_t)4 << 10)
@@ -42,6 +45,17 @@
 #define TA_OUTBOX_SLOTS        8u     /* arenas a thread batches remote frees for at once */
 #define TA_OUTBOX_BATCH        64u    /* remote frees pushed to their arena with one CAS */
 
+/* Giving memory back (decay): free pages inside segments, empty segments and cached large mappings
+ * go back to the OS once they have stayed unused for TAMALLOC_DECAY_MS, checked by the allocator's
+ * own calls into an arena (no background thread). */
+#define TA_DECAY_MS_DEFAULT    1000u
+#define TA_DECAY_MS_MAX        3600000u
+#define TA_PURGE_MIN_RUN       ((size_t)64 << 10)   /* free runs purged by decay: at least this */
+#define TA_PURGE_MAX_BLOCKS    64u                  /* free runs one decay tick purges */
+#define TA_TICK_OPS            32u                  /* arena operations between clock reads */
+#define TA_LARGE_CACHE_SLOTS   8u                   /* freed large mappings an arena keeps */
+#define TA_LARGE_CACHE_BYTES   ((size_t)64 << 20)   /* and their bound in bytes */
+
 /* TAMALLOC_CHECK=2 keeps every free byte past a free block's header and two links filled with
  * this value and verifies it when the bytes are handed out again. */
 #define TA_POISON_BYTE      0xdb
@@ -51,6 +65,7 @@ _Static_assert((TA_ALIGN & (TA_ALIGN - 1)) == 0, "alignment is a power of two");
 _Static_assert(TA_HDR % TA_ALIGN == 0, "header keeps user pointers aligned");
 _Static_assert(TA_MIN_BLOCK >= TA_HDR + 2 * sizeof(void *), "a free block holds its two links");
 _Static_assert(TA_GRANULES == 64u * 64u * 64u, "three-level free-start bitmap covers a segment");
+_Static_assert(TA_SEGMENT_PAGES % 64 == 0, "page bitmaps are whole words");
 _Static_assert(TA_MMAP_THRESHOLD_MAX * 2 < TA_SEGMENT_SIZE, "arena blocks fit a segment with room");
 _Static_assert(TA_CACHE_MAX_REQUEST < TA_MMAP_THRESHOLD_MIN, "cached sizes always come from the arenas");
 _Static_assert((TA_OUTBOX_SLOTS & (TA_OUTBOX_SLOTS - 1)) == 0, "outbox slots are a power of two");

@@ -54,7 +54,7 @@ ta_block *ta_fl_prev(ta_block *b) { return fl_prev(b); }
 
 void ta_fl_init(ta_freelist *fl, int level) {
     fl->head = fl->tail = fl->rover = NULL;
-    fl->count = fl->bytes = fl->searches = fl->steps = 0;
+    fl->count = fl->bytes = fl->purged = fl->searches = fl->steps = 0;
     fl->level = level;
 }
 
@@ -196,6 +196,8 @@ ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t 
      * are about to overwrite (bytes coalescing absorbed: a write there must not be erased unseen). */
     if (TA_UNLIKELY(fl->level >= 2))
         fl_poison_verify((char *)a + (front ? 0 : TA_POISON_SKIP), (char *)a + bsize + (r ? TA_POISON_SKIP : 0));
+    /* The block and the remainder's header and links are written from here on: not purged any more. */
+    fl->purged -= TA_PAGE * ta_segment_touch(ta_segment_of(b), a, (char *)a + bsize + (r ? TA_POISON_SKIP : 0));
     if (front) {
         /* b shrinks in place to the front gap; the tail remainder is linked right after it. */
         ta_block_set(b, front, TA_STATE_FREE);
@@ -298,6 +300,7 @@ int ta_fl_resize_locked(ta_freelist *fl, ta_block *b, size_t new_size) {
      * remainder's header and links will overwrite. */
     if (TA_UNLIKELY(fl->level >= 2))
         fl_poison_verify((char *)n + TA_POISON_SKIP, (char *)b + new_size + (rest >= TA_MIN_BLOCK ? TA_POISON_SKIP : 0));
+    fl->purged -= TA_PAGE * ta_segment_touch(s, n, (char *)b + new_size + (rest >= TA_MIN_BLOCK ? TA_POISON_SKIP : 0));
     ta_fl_remove_locked(fl, n);   /* before writing anything inside n: its links are read here */
     fl_mark_merged(fl, n);
     if (rest < TA_MIN_BLOCK) {

@@ -28,6 +28,8 @@ typedef struct TA_CAPABILITY("freelist") ta_freelist {
     ta_block *rover;    /* next-fit starts here: where the last search succeeded */
     size_t count;       /* free blocks */
     size_t bytes;       /* bytes in free blocks, headers included */
+    size_t purged;      /* bytes of free pages given back to the OS (madvise) and not touched since:
+                           kept by the arena's decay, lowered here when carving writes into them */
     size_t searches;    /* next-fit searches */
     size_t steps;       /* blocks visited by those searches */
     int level;          /* TAMALLOC_CHECK: 0 skips the neighbour-header check on free; 2 also keeps

@@ -1,4 +1,6 @@
-/* large.c - direct-mmap blocks: map with a header, register, validate, unregister, unmap. */
+/* large.c - direct-mmap blocks: map with a header, register, validate, reuse a freed mapping for a
+ * new block, grow in place (mremap), unregister, unmap. Whether a freed mapping is kept for reuse
+ * is decided above (decay.c keeps a few per arena). */
 #include "alloc/large.h"
 
 #include <errno.h>
@@ -9,7 +11,7 @@
 #include "alloc/platform/atomic.h"
 #include "alloc/platform/os.h"
 
-static ta_atomic_size large_live, large_usable, large_mapped;
+static ta_atomic_size large_live, large_usable, large_mapped, large_cached;
 
 /* Recently unmapped large user pointers, so a second free names the double free. */
 #define LARGE_HISTORY 64u
@@ -19,32 +21,57 @@ static ta_atomic_size large_history_next;
 static uint64_t *large_canary(ta_large *l) { return (uint64_t *)(l->user + l->usable); }
 static uint64_t large_canary_value(ta_large *l) { return ta_block_key(large_canary(l), l->usable) | 0xa; }
 
-void *ta_large_alloc(size_t n, size_t align) {
+/* Offset of the user pointer from the mapping's base, and the bytes a block of n (rounded) needs. */
+static size_t large_offset(size_t align) {
+    return (sizeof(ta_large) + TA_HDR + align - 1) & ~(align - 1);
+}
+static size_t large_map_size(size_t offset, size_t usable) {
     size_t page = ta_os_page_size();
-    size_t offset = sizeof(ta_large) + TA_HDR;
-    offset = (offset + align - 1) & ~(align - 1);
-    if (n > SIZE_MAX / 2 || align > SIZE_MAX / 4) { errno = ENOMEM; return NULL; }
+    return (offset + usable + sizeof(uint64_t) + page - 1) & ~(page - 1);
+}
+
+/* Lays a block of usable bytes at the given offset over the mapping of l (map_size already set). */
+static void *large_place(ta_large *l, size_t offset, size_t usable) {
+    l->span.kind = TA_SPAN_LARGE;
+    l->user = (char *)l + offset;
+    l->usable = usable;
+    *large_canary(l) = large_canary_value(l);
+    ta_block_set(ta_block_of(l->user), usable + TA_HDR, TA_STATE_LARGE);
+    ta_atomic_add_relaxed(&large_live, (size_t)1);
+    ta_atomic_add_relaxed(&large_usable, usable);
+    return l->user;
+}
+
+int ta_large_need(size_t n, size_t align, size_t *map_size) {
+    if (n > SIZE_MAX / 2 || align > SIZE_MAX / 4) return -1;
     size_t usable = (n + TA_ALIGN - 1) & ~(size_t)(TA_ALIGN - 1);
-    size_t map_size = (offset + usable + sizeof(uint64_t) + page - 1) & ~(page - 1);
+    *map_size = large_map_size(large_offset(align), usable);
+    return 0;
+}
+
+void *ta_large_alloc(size_t n, size_t align) {
+    size_t map_size;
+    if (ta_large_need(n, align, &map_size) != 0) { errno = ENOMEM; return NULL; }
+    size_t usable = (n + TA_ALIGN - 1) & ~(size_t)(TA_ALIGN - 1);
     size_t map_align = align > TA_SEGMENT_SIZE ? align : TA_SEGMENT_SIZE;
     char *base = ta_os_map_aligned(map_size, map_align);
     if (!base) return NULL;
     ta_large *l = (ta_large *)base;
-    l->span.kind = TA_SPAN_LARGE;
     l->map_size = map_size;
-    l->user = base + offset;
-    l->usable = usable;
-    *large_canary(l) = large_canary_value(l);
-    ta_block_set(ta_block_of(l->user), usable + TA_HDR, TA_STATE_LARGE);
+    l->span.kind = TA_SPAN_LARGE;
     if (ta_segmap_register(base, map_size, &l->span) != 0) {
         ta_os_unmap(base, map_size);
         errno = ENOMEM;
         return NULL;
     }
-    ta_atomic_add_relaxed(&large_live, (size_t)1);
-    ta_atomic_add_relaxed(&large_usable, usable);
     ta_atomic_add_relaxed(&large_mapped, map_size);
-    return l->user;
+    return large_place(l, large_offset(align), usable);
+}
+
+void *ta_large_reuse(ta_large *l, size_t n, size_t align) {
+    size_t usable = (n + TA_ALIGN - 1) & ~(size_t)(TA_ALIGN - 1);
+    ta_atomic_sub_relaxed(&large_cached, l->map_size);
+    return large_place(l, large_offset(align), usable);
 }
 
 static void large_validate(ta_large *l, const void *user, const char *op) {
@@ -65,7 +92,7 @@ size_t ta_large_usable(ta_large *l, const void *user, const char *op) {
     return l->usable;
 }
 
-void ta_large_free(ta_large *l, void *user) {
+void ta_large_release(ta_large *l, void *user) {
     large_validate(l, user, "free");
     ta_block *b = ta_block_of(user);
     uint64_t expected = ta_block_tag(b, b->size, TA_STATE_LARGE);
@@ -73,14 +100,58 @@ void ta_large_free(ta_large *l, void *user) {
         ta_fault(TA_FAULT_DOUBLE_FREE, user, "free (concurrent)");
     if (TA_UNLIKELY(*large_canary(l) != large_canary_value(l)))
         ta_fault(TA_FAULT_OVERFLOW, user, "the canary after this large block was overwritten");
-    size_t map_size = l->map_size, usable = l->usable;
     size_t slot = ta_atomic_add_relaxed(&large_history_next, (size_t)1) % LARGE_HISTORY;
     ta_atomic_store_relaxed(&large_history[slot], (uintptr_t)user);
+    ta_atomic_sub_relaxed(&large_live, (size_t)1);
+    ta_atomic_sub_relaxed(&large_usable, l->usable);
+    ta_atomic_add_relaxed(&large_cached, l->map_size);   /* until it is unmapped or reused */
+}
+
+void ta_large_unmap(ta_large *l) {
+    size_t map_size = l->map_size;
+    ta_atomic_sub_relaxed(&large_cached, map_size);
+    ta_atomic_sub_relaxed(&large_mapped, map_size);
     ta_segmap_unregister(l, map_size);
     ta_os_unmap(l, map_size);
-    ta_atomic_sub_relaxed(&large_live, (size_t)1);
-    ta_atomic_sub_relaxed(&large_usable, usable);
-    ta_atomic_sub_relaxed(&large_mapped, map_size);
+}
+
+void *ta_large_grow(ta_large *l, size_t n) {
+    if (n > SIZE_MAX / 2) { errno = ENOMEM; return NULL; }
+    size_t usable = (n + TA_ALIGN - 1) & ~(size_t)(TA_ALIGN - 1);
+    size_t offset = (size_t)(l->user - (char *)l);
+    size_t new_map = large_map_size(offset, usable), old_map = l->map_size;
+    if (new_map <= old_map) {   /* fits the pages mapped already */
+        ta_atomic_add_relaxed(&large_usable, usable - l->usable);
+        l->usable = usable;
+        *large_canary(l) = large_canary_value(l);
+        ta_block_set(ta_block_of(l->user), usable + TA_HDR, TA_STATE_LARGE);
+        return l->user;
+    }
+    size_t map_align = ((uintptr_t)l & (uintptr_t)-(intptr_t)(uintptr_t)l);   /* its base's alignment */
+    if (map_align < TA_SEGMENT_SIZE) map_align = TA_SEGMENT_SIZE;
+    ta_large *m = ta_os_remap(l, old_map, new_map, map_align);
+    if (!m) return NULL;   /* errno ENOMEM; l untouched */
+    if (m != l) {
+        if (ta_segmap_register(m, new_map, &m->span) != 0) {   /* give the pages back where they were */
+            ta_large *back = ta_os_remap(m, new_map, old_map, map_align);
+            if (back != l) ta_fault(TA_FAULT_INTERNAL, m, "a large block could not be moved back after a failed remap");
+            errno = ENOMEM;
+            return NULL;
+        }
+        ta_segmap_unregister(l, old_map);
+    } else if (ta_segmap_register(m, new_map, &m->span) != 0) {
+        (void)ta_os_remap(m, new_map, old_map, map_align);   /* shrink back in place */
+        errno = ENOMEM;
+        return NULL;
+    }
+    m->map_size = new_map;
+    m->user = (char *)m + offset;
+    ta_atomic_add_relaxed(&large_mapped, new_map - old_map);
+    ta_atomic_add_relaxed(&large_usable, usable - m->usable);
+    m->usable = usable;
+    *large_canary(m) = large_canary_value(m);
+    ta_block_set(ta_block_of(m->user), usable + TA_HDR, TA_STATE_LARGE);
+    return m->user;
 }
 
 int ta_large_was_freed(const void *user) {
@@ -93,4 +164,5 @@ void ta_large_get_totals(ta_large_totals *out) {
     out->live = ta_atomic_load_relaxed(&large_live);
     out->usable = ta_atomic_load_relaxed(&large_usable);
     out->mapped = ta_atomic_load_relaxed(&large_mapped);
+    out->cached = ta_atomic_load_relaxed(&large_cached);
 }

@@ -29,13 +29,27 @@ typedef struct ta_large {
 typedef struct ta_large_totals {
     size_t live;         /* live large blocks */
     size_t usable;       /* their usable bytes */
-    size_t mapped;       /* their mapped bytes */
+    size_t mapped;       /* bytes mapped for large blocks, live or freed and kept for reuse */
+    size_t cached;       /* of those, freed mappings kept for reuse */
 } ta_large_totals;
 
 /* n user bytes aligned to align (a power of two >= TA_ALIGN). NULL + ENOMEM on failure. */
 TA_HIDDEN void *ta_large_alloc(size_t n, size_t align);
-/* Frees a large block found by segmap lookup; validates pointer, state and canary (faults). */
-TA_HIDDEN void ta_large_free(ta_large *l, void *user);
+/* The mapping size a block of n bytes aligned to align needs (for matching a kept mapping). -1 when
+ * no mapping can hold it. */
+TA_HIDDEN int ta_large_need(size_t n, size_t align, size_t *map_size);
+/* A freed mapping (map_size >= ta_large_need's) laid out again as a block of n bytes aligned to align
+ * (the mapping's base must be aligned to it): no system call, its pages are already there. */
+TA_HIDDEN void *ta_large_reuse(ta_large *l, size_t n, size_t align);
+/* Frees a large block found by segmap lookup: validates pointer, state and canary (faults), then the
+ * block's state is QUEUED (a second free or a use is reported) while the mapping stays mapped: the
+ * caller keeps it for reuse or gives it to ta_large_unmap. */
+TA_HIDDEN void ta_large_release(ta_large *l, void *user);
+TA_HIDDEN void ta_large_unmap(ta_large *l);
+/* Grows live block l to n usable bytes without copying: within its mapping, or by mremap in place
+ * or to a new address (the pages move, nothing is copied). Returns the user pointer (changed if the
+ * mapping moved), or NULL with errno ENOMEM and l unchanged. */
+TA_HIDDEN void *ta_large_grow(ta_large *l, size_t n);
 /* Usable size; validates like free ("realloc"/"usable size" name the operation in faults). */
 TA_HIDDEN size_t ta_large_usable(ta_large *l, const void *user, const char *op);
 TA_HIDDEN void ta_large_get_totals(ta_large_totals *out);

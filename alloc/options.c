@@ -13,6 +13,7 @@ ta_options ta_opt = {
     .check = 1,
     .cache = 1,
     .cache_bytes = TA_CACHE_BYTES_DEFAULT,
+    .decay_ms = TA_DECAY_MS_DEFAULT,
 };
 
 static int opt_streq(const char *a, const char *b) {
@@ -114,6 +115,10 @@ void ta_options_load(void) {
     if ((v = ta_os_getenv("TAMALLOC_CACHE")) != NULL) {
         if (ta_options_parse_size(v, 0, 1, &n) == 0) ta_opt.cache = (int)n;
         else opt_report("TAMALLOC_CACHE", v, "0 or 1");
+    }
+    if ((v = ta_os_getenv("TAMALLOC_DECAY_MS")) != NULL) {
+        if (ta_options_parse_size(v, 0, TA_DECAY_MS_MAX, &n) == 0) ta_opt.decay_ms = (unsigned)n;
+        else opt_report("TAMALLOC_DECAY_MS", v, "milliseconds from 0 to 3600000");
     }
     if ((v = ta_os_getenv("TAMALLOC_CACHE_BYTES")) != NULL) {
         if (ta_options_parse_size(v, TA_CACHE_BYTES_MIN, TA_CACHE_BYTES_MAX, &n) == 0) ta_opt.cache_bytes = n;

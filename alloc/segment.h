@@ -35,6 +35,11 @@ typedef struct ta_segment {
     struct ta_segment *prev;
     char *start;                  /* first block */
     char *end;                    /* one past the last block */
+    uint64_t purged[TA_SEGMENT_PAGES / 64];    /* page given back (madvise): reads as zero until
+                                                  touched; guarded by the arena lock */
+    uint64_t candidate[TA_SEGMENT_PAGES / 64]; /* page seen free and resident at the last decay
+                                                  tick: given back at the next if still so */
+    int empty_ticks;              /* decay ticks this segment has been wholly free (arena lock) */
     ta_bitmap free_starts;        /* free-block start granules; guarded by the arena lock */
 } ta_segment;
 
@@ -54,6 +59,29 @@ static TA_ALWAYS_INLINE ta_block *ta_segment_block_at(ta_segment *s, int64_t gra
 static TA_ALWAYS_INLINE int ta_segment_is_free_start(ta_segment *s, const void *b) {
     return ta_bitmap_test(&s->free_starts, ta_segment_granule(b));
 }
+/* The page of p within its segment (purge granule TA_PAGE). */
+static TA_ALWAYS_INLINE uint32_t ta_segment_page(const void *p) {
+    return (uint32_t)(((uintptr_t)p & TA_SEGMENT_MASK) >> TA_PAGE_SHIFT);
+}
+
+/* Bytes [from, to) of s are about to be written (handed out, or a header placed there): their pages
+ * are no longer purged nor candidates. Returns how many purged pages that was. */
+static inline size_t ta_segment_touch(ta_segment *s, const void *from, const void *to) {
+    if ((const char *)to <= (const char *)from) return 0;
+    uint32_t lo = ta_segment_page(from), hi = ta_segment_page((const char *)to - 1);
+    size_t was = 0;
+    for (uint32_t w = lo >> 6; w <= hi >> 6; w++) {
+        uint64_t mask = ~(uint64_t)0;
+        if (w == lo >> 6) mask &= ~(uint64_t)0 << (lo & 63);
+        if (w == hi >> 6) mask &= ~(uint64_t)0 >> (63 - (hi & 63));
+        if (!((s->purged[w] | s->candidate[w]) & mask)) continue;
+        was += (size_t)__builtin_popcountll(s->purged[w] & mask);
+        s->purged[w] &= ~mask;
+        s->candidate[w] &= ~mask;
+    }
+    return was;
+}
+
 /* Is this free block a whole segment's block area? */
 static TA_ALWAYS_INLINE int ta_segment_is_empty(const ta_block *free_block) {
     return free_block->size == TA_SEGMENT_DATA_SIZE;

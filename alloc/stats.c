@@ -29,6 +29,9 @@ size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
     out->remote_drained = ta_atomic_load_relaxed(&a->a_drained);
     out->lock_contended = a->lock.contended;
     out->lock_acquired = a->lock.acquired;
+    out->purged = a->fl.purged;
+    out->dirty = a->fl.bytes >= a->fl.purged ? a->fl.bytes - a->fl.purged : 0;
+    out->large_cached = a->lcache_bytes;
     out->remote_pushed = ta_atomic_load_relaxed(&a->remote.a_pushed);
     ta_arena_unlock(a);
     out->remote_pending = out->remote_pushed >= out->remote_drained ? out->remote_pushed - out->remote_drained : 0;
@@ -58,6 +61,8 @@ void ta_stats_gather(ta_stats *out) {
         out->remote_drained += as.remote_drained;
         out->cached += as.cached;
         out->remote_batched += as.remote_batched;
+        out->purged += as.purged;
+        out->dirty += as.dirty;
         out->cached_blocks += as.cached_blocks;
     }
     ta_large_totals lt;
@@ -65,6 +70,7 @@ void ta_stats_gather(ta_stats *out) {
     out->allocated += lt.usable;
     out->large_allocated = lt.usable;
     out->mapped += lt.mapped;
+    out->large_cached = lt.cached;
 }
 
 typedef struct stats_buf { char *buf; size_t cap, len; } stats_buf;
@@ -87,14 +93,16 @@ size_t ta_stats_format(char *buf, size_t cap, int json) {
     if (json) {
         stats_put(&b, "{\"tamalloc\":{\"allocated\":%zu,\"free\":%zu,\"free_blocks\":%zu,\"mapped\":%zu,"
                       "\"large_allocated\":%zu,\"arenas\":%zu,\"remote_pushed\":%zu,\"remote_drained\":%zu,"
-                      "\"remote_batched\":%zu,\"cached\":%zu,\"cached_blocks\":%zu,\"arena\":[",
+                      "\"remote_batched\":%zu,\"cached\":%zu,\"cached_blocks\":%zu,\"purged\":%zu,\"dirty\":%zu,"
+                      "\"large_cached\":%zu,\"arena\":[",
                   t.allocated, t.free, t.free_blocks, t.mapped, t.large_allocated, t.arenas, t.remote_pushed, t.remote_drained,
-                  t.remote_batched, t.cached, t.cached_blocks);
+                  t.remote_batched, t.cached, t.cached_blocks, t.purged, t.dirty, t.large_cached);
     } else {
         stats_put(&b, "tamalloc stats: allocated %zu, free %zu in %zu blocks, mapped %zu, large %zu, arenas %zu, "
-                      "remote pushed %zu drained %zu batched %zu, cached %zu in %zu blocks\n",
+                      "remote pushed %zu drained %zu batched %zu, cached %zu in %zu blocks, purged %zu, dirty %zu, "
+                      "kept for reuse %zu\n",
                   t.allocated, t.free, t.free_blocks, t.mapped, t.large_allocated, t.arenas, t.remote_pushed, t.remote_drained,
-                  t.remote_batched, t.cached, t.cached_blocks);
+                  t.remote_batched, t.cached, t.cached_blocks, t.purged, t.dirty, t.large_cached);
         stats_put(&b, "%5s %7s %12s %12s %9s %5s %10s %10s %8s %10s %10s %10s %9s\n", "arena", "threads", "allocated", "free",
                   "freeblk", "segs", "pushed", "drained", "pending", "contended", "acquired", "cached", "cachedblk");
     }
@@ -105,10 +113,11 @@ size_t ta_stats_format(char *buf, size_t cap, int json) {
         if (json)
             stats_put(&b, "%s{\"index\":%u,\"threads\":%zu,\"allocated\":%zu,\"free\":%zu,\"free_blocks\":%zu,\"segments\":%zu,"
                           "\"remote_pushed\":%zu,\"remote_drained\":%zu,\"remote_pending\":%zu,\"lock_contended\":%zu,\"lock_acquired\":%zu,"
-                          "\"remote_batched\":%zu,\"cached\":%zu,\"cached_blocks\":%zu}",
+                          "\"remote_batched\":%zu,\"cached\":%zu,\"cached_blocks\":%zu,\"purged\":%zu,\"dirty\":%zu,"
+                          "\"large_cached\":%zu}",
                       first ? "" : ",", as.index, as.threads, as.allocated, as.free, as.free_blocks, as.segments,
                       as.remote_pushed, as.remote_drained, as.remote_pending, as.lock_contended, as.lock_acquired,
-                      as.remote_batched, as.cached, as.cached_blocks);
+                      as.remote_batched, as.cached, as.cached_blocks, as.purged, as.dirty, as.large_cached);
         else
             stats_put(&b, "%5u %7zu %12zu %12zu %9zu %5zu %10zu %10zu %8zu %10zu %10zu %10zu %9zu\n", as.index, as.threads,
                       as.allocated, as.free, as.free_blocks, as.segments, as.remote_pushed, as.remote_drained, as.remote_pending,

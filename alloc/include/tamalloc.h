@@ -75,6 +75,9 @@ typedef struct ta_stats {
     size_t cached_blocks;   /* blocks in those caches */
     size_t remote_batched;  /* cross-thread frees batched in the freeing threads' caches, not yet
                                queued (remote_pushed counts them once a batch is pushed) */
+    size_t purged;          /* free bytes whose pages went back to the OS (madvise) and read as zero */
+    size_t dirty;           /* free bytes not given back: free - purged (free but resident) */
+    size_t large_cached;    /* bytes of freed large mappings kept for reuse (in `mapped`) */
 } ta_stats;
 void ta_get_stats(ta_stats *out);
 
@@ -97,6 +100,9 @@ typedef struct ta_arena_stats {
     size_t cached;          /* usable bytes of its blocks in the caches of its threads */
     size_t cached_blocks;
     size_t remote_batched;  /* frees of its blocks batched in other threads' caches, not yet pushed */
+    size_t purged;          /* free bytes whose pages went back to the OS */
+    size_t dirty;           /* free bytes not given back (free - purged) */
+    size_t large_cached;    /* bytes of freed large mappings its threads keep for reuse */
 } ta_arena_stats;
 size_t ta_get_arena_stats(unsigned index, ta_arena_stats *out);
 
@@ -114,8 +120,10 @@ void ta_stats_print(FILE *out);
 int ta_heap_map(FILE *out);
 
 /* Flushes the calling thread's cache, asks every other thread to flush its cache at its next free
- * (or next call that reaches its arena), drains every remote queue and returns what can go back to
- * the OS. */
+ * (or next call that reaches its arena), drains every remote queue and gives back to the OS what
+ * it can at once: every whole free page (madvise), every empty segment and every kept large
+ * mapping (munmap). Without it, the same happens after TAMALLOC_DECAY_MS, driven by the
+ * allocator's own calls. */
 void ta_collect(void);
 
 #ifdef __cplusplus

@@ -56,4 +56,13 @@ TA_HIDDEN int    ta_os_on_signal(int sig, void (*fn)(int));
 /* The process id (getpid). */
 TA_HIDDEN long   ta_os_pid(void);
 
+/* Memory over time (the decay of free memory; large mappings that grow).
+ *  - ta_os_now_ms(): a monotonic clock in milliseconds (coarse: vDSO, no system call as a rule).
+ *  - ta_os_remap(p, old_size, new_size, align): the mapping at p (old_size bytes, as mapped) grown
+ *    to new_size without copying: in place when the address space after it is free, else moved to a
+ *    fresh address aligned to align. Returns the address (p when in place), or NULL (errno ENOMEM)
+ *    with the old mapping untouched. Sizes are page multiples, align a power of two >= page. */
+TA_HIDDEN uint64_t ta_os_now_ms(void);
+TA_HIDDEN void  *ta_os_remap(void *p, size_t old_size, size_t new_size, size_t align);
+
 #endif

@@ -273,3 +273,28 @@ int ta_os_on_signal(int sig, void (*fn)(int)) {
 }
 
 long ta_os_pid(void) { return (long)getpid(); }
+
+uint64_t ta_os_now_ms(void) {
+    int saved = errno;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    errno = saved;
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void *ta_os_remap(void *p, size_t old_size, size_t new_size, size_t align) {
+    int saved = errno;
+    void *q = mremap(p, old_size, new_size, 0);   /* in place, when the space after p is free */
+    if (q != MAP_FAILED) { errno = saved; return q; }
+    /* Elsewhere: a fresh aligned mapping as the destination, the pages moved into it (no copy). */
+    void *dst = ta_os_map_aligned(new_size, align);
+    if (!dst) { errno = ENOMEM; return NULL; }
+    q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+    if (q == MAP_FAILED) {
+        munmap(dst, new_size);
+        errno = ENOMEM;
+        return NULL;
+    }
+    errno = saved;
+    return q;
+}

@@ -18,7 +18,7 @@ set -u
 # higher one is, and the module graph cannot have a cycle (checked on its own below as well).
 # Layers (STYLE.md §C2) are the tens: L0 platform, L1 config/fault/options/assert/track, L2 the
 # heap structures in a strict order (block < bitmap, segmap < segment < freelist, remote <
-# diagnose), L3 large, L4 arena < arena_table, L5 the cache, check, stats < init, L6 the API, L7 the
+# diagnose), L3 large, L4 arena < arena_table, decay, L5 the cache, check, stats < init, L6 the API, L7 the
 # drop-in shim (trace < hooks < override). tamalloc.h (the public contract, which includes no
 # alloc/ header) ranks with config.h: any layer above the platform may use its types.
 header_rank() {
@@ -37,6 +37,7 @@ header_rank() {
         large.h) echo 30 ;;
         arena.h) echo 40 ;;
         arena_table.h) echo 41 ;;
+        decay.h) echo 42 ;;
         cache.h) echo 50 ;;
         check.h | stats.h) echo 51 ;;
         init.h) echo 52 ;;

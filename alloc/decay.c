@@ -1,0 +1,190 @@
+/* decay.c - ticks that give free pages, empty segments and kept large mappings back to the OS (see
+ * decay.h). Locking: one arena lock at a time; every system call (madvise, munmap) runs with no
+ * lock held, on memory nobody else can reach meanwhile (runs taken off the free list, segments
+ * unlinked, mappings removed from the cache). */
+#include "alloc/decay.h"
+
+#include "alloc/config.h"
+#include "alloc/options.h"
+#include "alloc/platform/os.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * Page bitmaps of a segment.
+ * ------------------------------------------------------------------------------------------- */
+
+static TA_ALWAYS_INLINE int page_bit(const uint64_t *map, uint32_t pg) { return (int)((map[pg >> 6] >> (pg & 63)) & 1); }
+static TA_ALWAYS_INLINE void page_set(uint64_t *map, uint32_t pg) { map[pg >> 6] |= (uint64_t)1 << (pg & 63); }
+
+/* The whole pages inside free block b, past its header and links: [*lo, *hi). 0 when none. */
+static int decay_pages_of(ta_block *b, char **lo, char **hi) {
+    uintptr_t from = ((uintptr_t)b + TA_POISON_SKIP + TA_PAGE - 1) & ~(uintptr_t)(TA_PAGE - 1);
+    uintptr_t to = ((uintptr_t)b + b->size) & ~(uintptr_t)(TA_PAGE - 1);
+    if (to <= from) return 0;
+    *lo = (char *)from;
+    *hi = (char *)to;
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The tick.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct decay_run { ta_block *b; char *lo, *hi; } decay_run;
+
+/* Under the lock: chooses the free runs to give back and takes them off the free list. all: every
+ * run with a page not given back yet; else runs of at least TA_PURGE_MIN_RUN whose resident free
+ * pages were candidates at the previous tick (the rest become candidates). Returns the count. */
+static size_t decay_pick_locked(ta_arena *a, int all, decay_run *runs) TA_REQUIRES(a->lock, a->fl) {
+    size_t n = 0;
+    ta_block *b = a->fl.head;
+    while (b != NULL && n < TA_PURGE_MAX_BLOCKS) {
+        ta_block *next = ta_fl_next(b);
+        char *lo, *hi;
+        if ((all || b->size >= TA_PURGE_MIN_RUN || ta_opt.decay_ms == 0) && decay_pages_of(b, &lo, &hi)) {
+            ta_segment *s = ta_segment_of(b);
+            uint32_t p0 = ta_segment_page(lo), p1 = ta_segment_page(hi - 1) + 1;
+            size_t ready = 0;
+            for (uint32_t pg = p0; pg < p1; pg++) {
+                if (page_bit(s->purged, pg)) continue;
+                if (all || ta_opt.decay_ms == 0 || page_bit(s->candidate, pg)) ready++;
+                else page_set(s->candidate, pg);
+            }
+            if (ready && (all || ready * TA_PAGE >= TA_PURGE_MIN_RUN || ta_opt.decay_ms == 0)) {
+                ta_arena_take_free_locked(a, b);
+                runs[n].b = b;
+                runs[n].lo = lo;
+                runs[n].hi = hi;
+                n++;
+            }
+        }
+        b = next;
+    }
+    return n;
+}
+
+/* Under the lock: empty segments beyond the one kept, empty at the previous tick too (all: every
+ * empty one; a decay time of 0: at the first tick), are unlinked for unmapping; the others age. */
+static void decay_segments_locked(ta_arena *a, int all, ta_arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl) {
+    size_t keep = all ? 0 : TA_RETAIN_SEGMENTS;
+    for (ta_segment *s = a->segments, *next; s; s = next) {
+        next = s->next;
+        ta_block *first = (ta_block *)s->start;
+        if (!ta_segment_is_free_start(s, first) || !ta_segment_is_empty(first)) continue;
+        if ((all || ta_opt.decay_ms == 0 || s->empty_ticks >= 1) && a->empty_segments > keep)
+            ta_arena_drop_empty_locked(a, s, out);
+        else s->empty_ticks++;
+    }
+}
+
+/* Under the lock: kept large mappings older than the decay time (all: every one) are removed;
+ * returns how many were put in out[]. */
+static unsigned decay_large_locked(ta_arena *a, int all, uint64_t now, ta_large **out) TA_REQUIRES(a->lock, a->fl) {
+    unsigned n = 0;
+    for (unsigned i = 0; i < a->lcache_n;) {
+        if (all || now - a->lcache_ms[i] >= ta_opt.decay_ms) {
+            out[n++] = a->lcache[i];
+            a->lcache_bytes -= a->lcache[i]->map_size;
+            a->lcache_n--;
+            a->lcache[i] = a->lcache[a->lcache_n];
+            a->lcache_ms[i] = a->lcache_ms[a->lcache_n];
+        } else {
+            i++;
+        }
+    }
+    return n;
+}
+
+static size_t decay_pass(ta_arena *a, int all);
+
+void ta_decay_tick(ta_arena *a, int all) {
+    /* collect: until no run is left to give back (each pass takes at most TA_PURGE_MAX_BLOCKS) */
+    while (decay_pass(a, all) == TA_PURGE_MAX_BLOCKS && all) {}
+}
+
+/* One pass; returns how many free runs it gave back. */
+static size_t decay_pass(ta_arena *a, int all) {
+    decay_run runs[TA_PURGE_MAX_BLOCKS];
+    ta_large *large[TA_LARGE_CACHE_SLOTS];
+    ta_arena_unmap_list out = {NULL};
+    int purge = ta_opt.check < 2;   /* level 2 keeps free bytes as poison: nothing is given back */
+    uint64_t now = ta_os_now_ms();
+    ta_arena_lock(a);
+    ta_atomic_store_relaxed(&a->a_tick_due, 0);
+    a->next_tick_ms = now + ta_opt.decay_ms;
+    unsigned nlarge = decay_large_locked(a, all, now, large);
+    decay_segments_locked(a, all, &out);
+    size_t nruns = purge ? decay_pick_locked(a, all, runs) : 0;
+    ta_arena_unlock(a);
+
+    ta_arena_unmap_all(&out);
+    for (unsigned i = 0; i < nlarge; i++) ta_large_unmap(large[i]);
+    if (nruns == 0) return 0;
+    for (size_t i = 0; i < nruns; i++) ta_os_purge(runs[i].lo, (size_t)(runs[i].hi - runs[i].lo));
+
+    ta_arena_lock(a);
+    for (size_t i = 0; i < nruns; i++) {
+        ta_segment *s = ta_segment_of(runs[i].b);
+        uint32_t p0 = ta_segment_page(runs[i].lo), p1 = ta_segment_page(runs[i].hi - 1) + 1;
+        for (uint32_t pg = p0; pg < p1; pg++) {
+            if (!page_bit(s->purged, pg)) a->fl.purged += TA_PAGE;
+            page_set(s->purged, pg);
+            s->candidate[pg >> 6] &= ~((uint64_t)1 << (pg & 63));
+        }
+        ta_arena_put_back_locked(a, runs[i].b);
+    }
+    ta_arena_unlock(a);
+    return nruns;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Kept large mappings.
+ * ------------------------------------------------------------------------------------------- */
+
+void ta_decay_large_put(ta_arena *a, ta_large *l) {
+    ta_large *evict[TA_LARGE_CACHE_SLOTS + 1];
+    unsigned nevict = 0;
+    uint64_t now = ta_os_now_ms();
+    ta_arena_lock(a);
+    if (ta_opt.decay_ms == 0 || l->map_size > TA_LARGE_CACHE_BYTES) {
+        evict[nevict++] = l;   /* not kept at all */
+    } else {
+        /* Make room, oldest first: a slot, and the byte bound. */
+        while (a->lcache_n > 0 && (a->lcache_n == TA_LARGE_CACHE_SLOTS || a->lcache_bytes + l->map_size > TA_LARGE_CACHE_BYTES)) {
+            unsigned old = 0;
+            for (unsigned i = 1; i < a->lcache_n; i++)
+                if (a->lcache_ms[i] < a->lcache_ms[old]) old = i;
+            evict[nevict++] = a->lcache[old];
+            a->lcache_bytes -= a->lcache[old]->map_size;
+            a->lcache_n--;
+            a->lcache[old] = a->lcache[a->lcache_n];
+            a->lcache_ms[old] = a->lcache_ms[a->lcache_n];
+        }
+        a->lcache[a->lcache_n] = l;
+        a->lcache_ms[a->lcache_n] = now;
+        a->lcache_n++;
+        a->lcache_bytes += l->map_size;
+    }
+    ta_arena_unlock(a);
+    for (unsigned i = 0; i < nevict; i++) ta_large_unmap(evict[i]);
+}
+
+ta_large *ta_decay_large_take(ta_arena *a, size_t map_size, size_t align) {
+    size_t most = map_size + map_size / 4 + ((size_t)64 << 10);
+    ta_large *got = NULL;
+    ta_arena_lock(a);
+    unsigned best = a->lcache_n;
+    for (unsigned i = 0; i < a->lcache_n; i++) {
+        ta_large *l = a->lcache[i];
+        if (l->map_size < map_size || l->map_size > most || ((uintptr_t)l & (align - 1))) continue;
+        if (best == a->lcache_n || l->map_size < a->lcache[best]->map_size) best = i;
+    }
+    if (best < a->lcache_n) {
+        got = a->lcache[best];
+        a->lcache_bytes -= got->map_size;
+        a->lcache_n--;
+        a->lcache[best] = a->lcache[a->lcache_n];
+        a->lcache_ms[best] = a->lcache_ms[a->lcache_n];
+    }
+    ta_arena_unlock(a);
+    return got;
+}

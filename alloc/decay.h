@@ -1,0 +1,35 @@
+/* decay.h - giving memory back to the OS over time, with no background thread: the arenas' own
+ * operations read the clock every TA_TICK_OPS and flag a tick every TAMALLOC_DECAY_MS; the caller
+ * (the thread cache's slow paths) runs it once it holds no lock. A tick
+ *   - unmaps freed large mappings kept for reuse (ta_decay_large_*) that have waited a decay time;
+ *   - unmaps empty segments, beyond the one an arena keeps, that were empty at the previous tick;
+ *   - gives back (madvise MADV_DONTNEED) the whole pages inside free runs of at least
+ *     TA_PURGE_MIN_RUN that were free and resident at the previous tick too (candidates), and makes
+ *     the others candidates. A run being purged is taken off the free list as if allocated, so the
+ *     madvise runs with the lock released and nobody can carve into the pages meanwhile.
+ * ta_collect and malloc_trim run an immediate tick ("all"): every free page, every empty segment,
+ * every kept large mapping. Purged pages read back as zero; freelist.c forgets them as soon as it
+ * writes there (carving), and fl.purged counts them. */
+#ifndef TA_DECAY_H
+#define TA_DECAY_H
+
+#include <stddef.h>
+
+#include "alloc/arena.h"
+#include "alloc/platform/compiler.h"
+
+/* One decay pass over arena a now; all: give back everything at once (collect). */
+TA_HIDDEN void ta_decay_tick(ta_arena *a, int all) TA_EXCLUDES(a->lock);
+/* Runs a tick when the arena's operations flagged one due. */
+static TA_ALWAYS_INLINE void ta_decay_maybe(ta_arena *a) {
+    if (TA_UNLIKELY(ta_arena_tick_due(a))) ta_decay_tick(a, 0);
+}
+
+/* Freed large mappings kept for reuse, a few per arena (the freeing thread's), under its lock. */
+/* Keeps l (released by ta_large_release) for reuse; an entry pushed out is unmapped. */
+TA_HIDDEN void ta_decay_large_put(ta_arena *a, ta_large *l) TA_EXCLUDES(a->lock);
+/* A kept mapping whose size fits map_size (not more than a quarter larger, plus 64 KiB) and whose
+ * base is aligned to align, removed from the cache; NULL when none. */
+TA_HIDDEN ta_large *ta_decay_large_take(ta_arena *a, size_t map_size, size_t align) TA_EXCLUDES(a->lock);
+
+#endif
