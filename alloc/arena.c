@@ -42,7 +42,7 @@ void ta_arena_init(ta_arena *a, unsigned index) {
     a->allocated = a->live_blocks = 0;
     ta_atomic_store_relaxed(&a->a_drained, (size_t)0);
     a->index = index;
-    a->next_tick_ms = 0;
+    ta_atomic_store_relaxed(&a->a_next_tick_ms, (uint64_t)0);
     a->tick_ops = 0;
     ta_atomic_store_relaxed(&a->a_tick_due, 0);
     a->lcache_n = 0;
@@ -107,7 +107,7 @@ static void arena_release_locked(ta_arena *a, ta_block *b) TA_REQUIRES(a->lock, 
 static TA_ALWAYS_INLINE void arena_count_op_locked(ta_arena *a) TA_REQUIRES(a->lock, a->fl) {
     if (TA_LIKELY(++a->tick_ops < TA_TICK_OPS)) return;
     a->tick_ops = 0;
-    if (ta_os_now_ms() >= a->next_tick_ms) ta_atomic_store_relaxed(&a->a_tick_due, 1);
+    if (ta_os_now_ms() >= ta_atomic_load_relaxed(&a->a_next_tick_ms)) ta_atomic_store_relaxed(&a->a_tick_due, 1);
 }
 
 void ta_arena_take_free_locked(ta_arena *a, ta_block *b) {

@@ -28,7 +28,8 @@ typedef struct ta_arena {
     unsigned index;               /* position in the arena table (fixed) */
     ta_atomic_int a_ready;        /* 1 once initialised (release/acquire) */
     /* giving memory back over time (decay.c); guarded by `lock` */
-    uint64_t next_tick_ms;        /* the next decay tick is due at this time (ta_os_now_ms) */
+    ta_atomic_u64 a_next_tick_ms; /* the next decay tick is due at this time (ta_os_now_ms); read
+                                     without the lock by other arenas' ticks (idle arenas) */
     unsigned tick_ops;            /* operations since the clock was last read */
     ta_atomic_int a_tick_due;     /* set under the lock; the caller runs the tick after unlocking */
     unsigned lcache_n;            /* freed large mappings kept for reuse */

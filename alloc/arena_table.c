@@ -51,11 +51,14 @@ ta_arena *ta_arena_table_assign(void) {
         ta_tls_set_arena(a);
         return a;
     }
-    for (unsigned k = 0; k < n && !a; k++) {   /* prefer an arena no live thread holds */
-        ta_arena *c = &table_arenas[(start + k) % n];
+    /* Prefer an arena no live thread holds, lowest index first: a new thread takes over the warm
+     * heap an exited one left (its free memory and its blocks still live elsewhere), instead of
+     * spreading a churning program's memory over every arena. */
+    for (unsigned k = 0; k < n && !a; k++) {
+        ta_arena *c = &table_arenas[k];
         size_t zero = 0;
         if (ta_atomic_load_relaxed(&c->a_threads) == 0 && atomic_compare_exchange_strong(&c->a_threads, &zero, (size_t)1))
-            a = table_ready((start + k) % n);
+            a = table_ready(k);
     }
     if (!a) {
         a = table_ready(start);

@@ -1,6 +1,6 @@
 /* arena_table.h - the fixed array of arenas and the thread -> arena assignment.
- * A thread gets an arena on its first allocation, chosen from its thread id, preferring an arena
- * that no live thread holds; the choice is cached in TLS and released by the thread-exit hook. The
+ * A thread gets an arena on its first allocation: the lowest-numbered one no live thread holds, else
+ * one chosen from its thread id; the choice is cached in TLS and released by the thread-exit hook. The
  * arena count is fixed at init (TAMALLOC_ARENAS, default TA_ARENAS_PER_CPU x usable CPUs). */
 #ifndef TA_ARENA_TABLE_H
 #define TA_ARENA_TABLE_H

@@ -20,6 +20,7 @@ static const char *const check_names[TA_CHECK_CODE_COUNT_] = {
     [TA_CHECK_ROVER] = "rover is not on a listed free block",
     [TA_CHECK_COUNTERS] = "arena counters disagree with its blocks",
     [TA_CHECK_POISON] = "freed memory was written (poison bytes changed)",
+    [TA_CHECK_PURGED] = "a page given back to the OS lies under a live block or a header",
 };
 
 const char *ta_check_code_name(int code) {
@@ -34,7 +35,7 @@ static ta_block *check_link(ta_block *b, int slot) {
 /* Walks one segment's blocks; advances the expected list position. */
 static int check_segment(ta_arena *a, ta_segment *s, ta_block **expect, ta_block **last_free,
                          size_t *free_count, size_t *free_bytes, size_t *allocated, size_t *live,
-                         size_t *empty, int *rover_seen) {
+                         size_t *empty, int *rover_seen, size_t *purged) {
     unsigned bitmap_bits = 0, free_here = 0;
     int prev_free = 0;
     char *at = s->start;
@@ -65,16 +66,28 @@ static int check_segment(ta_arena *a, ta_segment *s, ta_block **expect, ta_block
             *allocated += ta_block_usable(b);
             (*live)++;
         }
+        /* Pages given back (purged) lie only wholly inside free blocks, past their header and links. */
+        uintptr_t keep_from = (uintptr_t)at, keep_to = (uintptr_t)at + size;   /* pages that must not be purged */
+        if (is_free) keep_to = ((uintptr_t)at + TA_POISON_SKIP + TA_PAGE - 1) & ~(uintptr_t)(TA_PAGE - 1);
+        uint32_t pg_lo = ta_segment_page((const void *)keep_from), pg_hi = ta_segment_page((const void *)(keep_to - 1));
+        if (keep_to > keep_from)
+            for (uint32_t pg = pg_lo; pg <= pg_hi; pg++)
+                if ((s->purged[pg >> 6] >> (pg & 63)) & 1) return TA_CHECK_PURGED;
+        if (is_free && (((uintptr_t)at + size) & (TA_PAGE - 1))) {   /* the partial page at its end */
+            uint32_t pg = ta_segment_page(at + size - 1);
+            if ((s->purged[pg >> 6] >> (pg & 63)) & 1) return TA_CHECK_PURGED;
+        }
         prev_free = is_free;
         at += size;
     }
+    for (unsigned w = 0; w < TA_SEGMENT_PAGES / 64; w++) *purged += (size_t)__builtin_popcountll(s->purged[w]) * TA_PAGE;
     for (unsigned w = 0; w < TA_GRANULES / 64; w++) bitmap_bits += (unsigned)__builtin_popcountll(s->free_starts.bits[w]);
     return bitmap_bits == free_here ? TA_CHECK_OK : TA_CHECK_BITMAP;
 }
 
 int ta_arena_check_locked(ta_arena *a) {
     ta_block *expect = a->fl.head, *last_free = NULL;
-    size_t free_count = 0, free_bytes = 0, allocated = 0, live = 0, empty = 0, nsegs = 0;
+    size_t free_count = 0, free_bytes = 0, allocated = 0, live = 0, empty = 0, nsegs = 0, purged = 0;
     int rover_seen = 0;
     ta_segment *prev = NULL;
     for (ta_segment *s = a->segments; s; prev = s, s = s->next) {   /* the segment list first */
@@ -84,7 +97,8 @@ int ta_arena_check_locked(ta_arena *a) {
             return TA_CHECK_SEGMENT_LIST;
     }
     for (ta_segment *s = a->segments; s; s = s->next) {
-        int rc = check_segment(a, s, &expect, &last_free, &free_count, &free_bytes, &allocated, &live, &empty, &rover_seen);
+        int rc = check_segment(a, s, &expect, &last_free, &free_count, &free_bytes, &allocated, &live, &empty, &rover_seen,
+                               &purged);
         if (rc) return rc;
     }
     if (nsegs != a->nsegments) return TA_CHECK_SEGMENT_LIST;
@@ -93,6 +107,7 @@ int ta_arena_check_locked(ta_arena *a) {
     if (free_count != a->fl.count || free_bytes != a->fl.bytes) return TA_CHECK_LIST_TOTALS;
     if (a->fl.rover ? !rover_seen : free_count != 0) return TA_CHECK_ROVER;
     if (allocated != a->allocated || live != a->live_blocks || empty != a->empty_segments) return TA_CHECK_COUNTERS;
+    if (purged != a->fl.purged) return TA_CHECK_PURGED;
     return TA_CHECK_OK;
 }
 

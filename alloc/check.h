@@ -20,6 +20,8 @@ enum ta_check_code {
     TA_CHECK_ROVER,           /* rover not on a listed block (or not NULL on an empty list) */
     TA_CHECK_COUNTERS,        /* allocated / live blocks / empty segments disagree with the blocks */
     TA_CHECK_POISON,          /* TAMALLOC_CHECK=2: a free block's poisoned bytes were written */
+    TA_CHECK_PURGED,          /* a page given back overlaps a block in use or a free block's header,
+                                 or the purged total disagrees with the page bitmaps */
     TA_CHECK_CODE_COUNT_
 };
 

@@ -50,8 +50,8 @@
  * own calls into an arena (no background thread). */
 #define TA_DECAY_MS_DEFAULT    1000u
 #define TA_DECAY_MS_MAX        3600000u
-#define TA_PURGE_MIN_RUN       ((size_t)64 << 10)   /* free runs purged by decay: at least this */
-#define TA_PURGE_MAX_BLOCKS    64u                  /* free runs one decay tick purges */
+#define TA_PURGE_MIN_RUN       ((size_t)16 << 10)   /* free runs purged by decay: at least this */
+#define TA_PURGE_MAX_BLOCKS    256u                 /* free runs one decay tick purges */
 #define TA_TICK_OPS            32u                  /* arena operations between clock reads */
 #define TA_LARGE_CACHE_SLOTS   8u                   /* freed large mappings an arena keeps */
 #define TA_LARGE_CACHE_BYTES   ((size_t)64 << 20)   /* and their bound in bytes */

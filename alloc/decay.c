@@ -4,6 +4,7 @@
  * unlinked, mappings removed from the cache). */
 #include "alloc/decay.h"
 
+#include "alloc/arena_table.h"
 #include "alloc/config.h"
 #include "alloc/options.h"
 #include "alloc/platform/os.h"
@@ -65,7 +66,8 @@ static size_t decay_pick_locked(ta_arena *a, int all, decay_run *runs) TA_REQUIR
 /* Under the lock: empty segments beyond the one kept, empty at the previous tick too (all: every
  * empty one; a decay time of 0: at the first tick), are unlinked for unmapping; the others age. */
 static void decay_segments_locked(ta_arena *a, int all, ta_arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl) {
-    size_t keep = all ? 0 : TA_RETAIN_SEGMENTS;
+    /* an arena no thread holds keeps none: its empty segments are nobody's reserve */
+    size_t keep = all || ta_atomic_load_relaxed(&a->a_threads) == 0 ? 0 : TA_RETAIN_SEGMENTS;
     for (ta_segment *s = a->segments, *next; s; s = next) {
         next = s->next;
         ta_block *first = (ta_block *)s->start;
@@ -94,23 +96,40 @@ static unsigned decay_large_locked(ta_arena *a, int all, uint64_t now, ta_large 
     return n;
 }
 
-static size_t decay_pass(ta_arena *a, int all);
+static size_t decay_pass(ta_arena *a, int all, int try_only);
+
+/* Arenas no live thread holds have nobody to run their ticks: every tick of a busy arena also
+ * runs theirs when due, if their lock is free at once. */
+static void decay_idle_arenas(ta_arena *self, uint64_t now) {
+    unsigned n = ta_arena_table_count();
+    for (unsigned i = 0; i < n; i++) {
+        ta_arena *o = ta_arena_table_get(i);
+        if (!o || o == self || ta_atomic_load_relaxed(&o->a_threads) != 0) continue;
+        if (now < ta_atomic_load_relaxed(&o->a_next_tick_ms)) continue;
+        decay_pass(o, 0, 1);
+    }
+}
 
 void ta_decay_tick(ta_arena *a, int all) {
     /* collect: until no run is left to give back (each pass takes at most TA_PURGE_MAX_BLOCKS) */
-    while (decay_pass(a, all) == TA_PURGE_MAX_BLOCKS && all) {}
+    while (decay_pass(a, all, 0) == TA_PURGE_MAX_BLOCKS && all) {}
+    if (!all) decay_idle_arenas(a, ta_os_now_ms());
 }
 
-/* One pass; returns how many free runs it gave back. */
-static size_t decay_pass(ta_arena *a, int all) {
+/* One pass (try_only: only if the lock is free at once); returns how many free runs it gave back. */
+static size_t decay_pass(ta_arena *a, int all, int try_only) {
     decay_run runs[TA_PURGE_MAX_BLOCKS];
     ta_large *large[TA_LARGE_CACHE_SLOTS];
     ta_arena_unmap_list out = {NULL};
     int purge = ta_opt.check < 2;   /* level 2 keeps free bytes as poison: nothing is given back */
     uint64_t now = ta_os_now_ms();
-    ta_arena_lock(a);
+    if (try_only) {
+        if (!ta_arena_trylock(a)) return 0;
+    } else {
+        ta_arena_lock(a);
+    }
     ta_atomic_store_relaxed(&a->a_tick_due, 0);
-    a->next_tick_ms = now + ta_opt.decay_ms;
+    ta_atomic_store_relaxed(&a->a_next_tick_ms, now + ta_opt.decay_ms);
     unsigned nlarge = decay_large_locked(a, all, now, large);
     decay_segments_locked(a, all, &out);
     size_t nruns = purge ? decay_pick_locked(a, all, runs) : 0;

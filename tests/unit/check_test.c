@@ -11,6 +11,7 @@
 
 #include "alloc/arena.h"
 #include "alloc/check.h"
+#include "alloc/decay.h"
 #include "alloc/init.h"
 #include "alloc/segment.h"
 #include "alloc/segmap.h"
@@ -247,6 +248,27 @@ static void test_queued_blocks(void **state) {
     EXPECT_CHECK(TA_CHECK_COUNTERS, (A->allocated += usable, A->live_blocks++), (A->allocated -= usable, A->live_blocks--));
 }
 
+/* Pages given back: a decay pass (collect mode) purges the free tail's pages, the arena still
+ * checks clean, and carving from the tail forgets the pages it writes; a purged bit under a block in
+ * use, or a purged total that disagrees with the bitmaps, is reported. */
+static void test_purged_pages(void **state) {
+    (void)state;
+    ta_decay_tick(A, 1);
+    assert_true(A->fl.purged >= TA_PAGE * 512);   /* most of the segment's free tail */
+    assert_int_equal(ta_arena_check(A), TA_CHECK_OK);
+    size_t purged = A->fl.purged;
+    ta_block *big = alloc_blk(3 * TA_PAGE);       /* from the tail: writes over purged pages */
+    assert_true(A->fl.purged < purged);
+    assert_int_equal(ta_arena_check(A), TA_CHECK_OK);
+    ta_segment *s = ta_segment_of(blk[0]);
+    uint32_t pg = ta_segment_page(big) + 1;      /* a page under the block in use */
+    EXPECT_CHECK(TA_CHECK_PURGED, (s->purged[pg >> 6] |= (uint64_t)1 << (pg & 63), A->fl.purged += TA_PAGE),
+                 (s->purged[pg >> 6] &= ~((uint64_t)1 << (pg & 63)), A->fl.purged -= TA_PAGE));
+    EXPECT_CHECK(TA_CHECK_PURGED, A->fl.purged += TA_PAGE, A->fl.purged -= TA_PAGE);
+    free_blk(big);
+    assert_int_equal(ta_arena_check(A), TA_CHECK_OK);
+}
+
 static void test_code_names(void **state) {
     (void)state;
     assert_string_equal(ta_check_code_name(TA_CHECK_OK), "ok");
@@ -279,6 +301,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_segment_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queued_blocks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purged_pages, setup, teardown),
         cmocka_unit_test(test_code_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

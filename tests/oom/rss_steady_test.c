@@ -1,0 +1,109 @@
+/* rss_steady_test.c - a producer/consumer run whose live set stays the same keeps a flat resident
+ * size over time (issue 12), read from /proc/self/statm at the default TAMALLOC_DECAY_MS. Two
+ * long-lived threads replace random slots of a shared ring of 4096 blocks (16 B..2 KiB, one in
+ * eight 2..96 KiB): each frees what is there (often the other thread's block: a remote free) and
+ * puts a new one in. After WARM rounds of 40,000 replacements each, the resident size of every later
+ * round stays within 8 MiB of the WARM-th. Contents are pattern-checked before every free.
+ * RSS_ROUNDS=N runs N rounds instead of 24, for a soak (README: Tests). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tamalloc.h"
+#include "tests/testlib/pattern.h"
+#include "tests/testlib/rng.h"
+
+#define MIB ((size_t)1 << 20)
+#define SLOTS 4096
+#define OPS_PER_ROUND 40000
+#define WARM 12
+
+static size_t resident_bytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void *ring[SLOTS];
+static size_t ring_len[SLOTS];
+static pthread_mutex_t ring_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t round_end;
+static size_t rounds, rss_at[1024];
+
+typedef struct worker { uint64_t seed; int id; int bad; } worker;
+
+static void *work(void *arg) {
+    worker *w = arg;
+    rng r = {w->seed};
+    for (size_t round = 0; round < rounds; round++) {
+        for (long i = 0; i < OPS_PER_ROUND; i++) {
+            size_t slot = rng_below(&r, SLOTS);
+            size_t len = (rng_next(&r) % 8) ? 16 + rng_below(&r, 2000) : 2048 + rng_below(&r, 94 * 1024);
+            void *q = ta_malloc(len);
+            if (!q) { w->bad = 1; break; }
+            pattern_fill(q, len < 64 ? len : 64, (uint64_t)len);
+            pthread_mutex_lock(&ring_mu);
+            void *old = ring[slot];
+            size_t old_len = ring_len[slot];
+            ring[slot] = q;
+            ring_len[slot] = len;
+            pthread_mutex_unlock(&ring_mu);
+            if (old) {
+                if (!pattern_ok(old, old_len < 64 ? old_len : 64, (uint64_t)old_len)) w->bad = 1;
+                ta_free(old);
+            }
+        }
+        pthread_barrier_wait(&round_end);
+        if (w->id == 0) {
+            struct timespec ts = {0, 30 * 1000000L};
+            nanosleep(&ts, NULL);
+            rss_at[round] = resident_bytes();
+        }
+        pthread_barrier_wait(&round_end);
+    }
+    return NULL;
+}
+
+static void test_steady_live_set_flat_rss(void **state) {
+    (void)state;
+    const char *v = getenv("RSS_ROUNDS");
+    long n = v ? strtol(v, NULL, 10) : 0;
+    rounds = n > WARM && n < 1024 ? (size_t)n : 24;
+    assert_int_equal(pthread_barrier_init(&round_end, NULL, 2), 0);
+    static worker w[2] = {{0x51a7u, 0, 0}, {0x9c0ffeeu, 1, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++) assert_int_equal(w[i].bad, 0);
+    size_t warm = rss_at[WARM - 1], most = 0;
+    for (size_t r = WARM; r < rounds; r++) if (rss_at[r] > most) most = rss_at[r];
+    print_message("resident after %d rounds: %zu KiB; at most %zu KiB in rounds %d..%zu; first round %zu KiB\n", WARM,
+                  warm >> 10, most >> 10, WARM + 1, rounds, rss_at[0] >> 10);
+    assert_true(most < warm + 8 * MIB);
+    for (size_t i = 0; i < SLOTS; i++) {
+        if (ring[i]) ta_free(ring[i]);
+        ring[i] = NULL;
+    }
+    ta_collect();
+    assert_int_equal(ta_check(), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_steady_live_set_flat_rss),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
