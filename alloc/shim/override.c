@@ -70,14 +70,15 @@ TA_EXPORT void *pvalloc(size_t size) {
 TA_EXPORT size_t malloc_usable_size(void *p) { return ta_usable_size(p); }
 
 /* glibc: returns 1 if memory was released to the OS, 0 if not. pad is accepted and ignored (every
- * empty segment is released). */
+ * free page and every empty segment is released). */
 TA_EXPORT int malloc_trim(size_t pad) {
     (void)pad;
     ta_stats before, after;
     ta_get_stats(&before);
     ta_collect();
     ta_get_stats(&after);
-    return after.mapped < before.mapped;
+    /* unmapped (segments, kept large mappings), or pages given back (purged) inside segments */
+    return after.mapped < before.mapped || after.purged > before.purged;
 }
 
 /* C23: the size (and alignment) the block was asked with; tamalloc's headers know it already. */
