@@ -107,7 +107,7 @@ int main(int argc, char **argv) {
     }
     char extra[64];
     snprintf(extra, sizeof extra, "bad=%" PRIu64, bad);
-    bench_report("churn", threads, calls, secs, sum, bad == 0, extra);
     free(ws);
+    bench_report_freed("churn", threads, calls, secs, sum, bad == 0, extra); /* all freed */
     return bad == 0 ? 0 : 1;
 }

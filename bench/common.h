@@ -1,13 +1,17 @@
 /* Shared helpers for the benchmark workloads: argument parsing, a seeded RNG, timing, block
- * stamps and the one result line every workload prints.
- * Relies on: libc and pthreads only; it never calls the allocator itself except through the
- * workload (so LD_PRELOAD decides what is measured).
+ * stamps, the resident size at the end of a run, and the one result line every workload prints.
+ * Relies on: libc (dlsym/dladdr included: glibc >= 2.34 has them in libc) and pthreads only; it
+ * never calls the allocator itself except through the workload and the end-of-run probe below
+ * (so LD_PRELOAD decides what is measured).
  * Invariant: a stamp written by bench_stamp is read back by bench_stamp_ok only from the same
  * (pointer, size); checksums are sums of bench_mix() of verified values, so they do not depend on
  * the order in which threads finish. */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* splitmix64: a tiny, well-mixed, seedable generator; one per thread or per chunk of work. */
 typedef struct {
@@ -170,17 +175,104 @@ static inline double bench_run_threads(int n, void *(*fn)(void *), void *args, s
     return bench_clock_secs();
 }
 
-/* The one machine-readable line: "BENCH workload=W threads=T ops=N secs=S ops_per_sec=R
- * checksum=0x... ok=0|1" followed by the caller's extra "key=value" fields. */
-static inline void bench_report(const char *workload, int threads, uint64_t ops, double secs,
-                                uint64_t checksum, int ok, const char *extra) {
+/* Current resident size of this process in KiB (the second field of /proc/self/statm, in pages),
+ * -1 if unreadable. Read with open/read, not stdio, so that reading it allocates nothing. */
+static inline long bench_rss_kb(void) {
+    char buf[128];
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    long size, resident;
+    if (sscanf(buf, "%ld %ld", &size, &resident) != 2)
+        return -1;
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* The end-of-run probe, identical for every allocator. Enabled by the environment variable
+ * BENCH_END_RSS_MS=<sleep in ms> (bench/run.py's end-RSS pass sets 1200); unset or empty, nothing
+ * is measured and the result line has no end fields. Called only once the workload has joined its
+ * threads and freed everything it allocated:
+ *   1. sleep BENCH_END_RSS_MS, so that allocators giving memory back after a delay (glibc's,
+ *      jemalloc's, mimalloc's, tamalloc's decay: 1 s by default) can;
+ *   2. 100 malloc(5000)/free pairs: allocators whose decay is driven by their own calls (tamalloc
+ *      has no background thread) get the calls to run it on;
+ *   3. end_kb = the current resident size (bench_rss_kb, not the peak);
+ *   4. malloc_trim(0), only if the process has a malloc_trim that belongs to the allocator in use
+ *      (found by dlsym(RTLD_DEFAULT) in the same object as malloc: glibc's, libtamalloc.so's;
+ *      under a preloaded allocator that does not export one, the symbol found is glibc's, which
+ *      would not touch that allocator's memory), then trim_kb = the resident size again;
+ *      trim_kb = -1 when there is no such malloc_trim.
+ * Returns 0 when not enabled, 1 when end_kb and trim_kb were measured. */
+static inline int bench_end_rss(long *end_kb, long *trim_kb) {
+    const char *env = getenv("BENCH_END_RSS_MS");
+    if (!env || !*env)
+        return 0;
+    char *e;
+    long ms = strtol(env, &e, 10);
+    if (*e || ms < 0 || ms > 60000) {
+        fprintf(stderr, "bench: bad BENCH_END_RSS_MS '%s' (0..60000)\n", env);
+        exit(2);
+    }
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    for (int i = 0; i < 100; i++) {
+        void *volatile p = malloc(5000); /* volatile: the pair cannot be optimized away */
+        free(p);
+    }
+    *end_kb = bench_rss_kb();
+    *trim_kb = -1;
+    void *trim = dlsym(RTLD_DEFAULT, "malloc_trim");
+    void *mall = dlsym(RTLD_DEFAULT, "malloc");
+    Dl_info ti, mi;
+    if (trim && mall && dladdr(trim, &ti) && dladdr(mall, &mi) && ti.dli_fbase == mi.dli_fbase) {
+        ((int (*)(size_t))trim)(0);
+        *trim_kb = bench_rss_kb();
+    }
+    return 1;
+}
+
+static inline void bench_print(const char *workload, int threads, uint64_t ops, double secs,
+                               uint64_t checksum, int ok, long maxrss_kb, const char *end,
+                               const char *extra) {
     if (secs <= 0)
         secs = 1e-9;
     printf("BENCH workload=%s threads=%d ops=%" PRIu64 " secs=%.6f ops_per_sec=%.0f"
-           " checksum=0x%016" PRIx64 " ok=%d maxrss_kb=%ld%s%s\n",
-           workload, threads, ops, secs, (double)ops / secs, checksum, ok, bench_maxrss_kb(),
+           " checksum=0x%016" PRIx64 " ok=%d maxrss_kb=%ld%s%s%s\n",
+           workload, threads, ops, secs, (double)ops / secs, checksum, ok, maxrss_kb, end,
            extra && *extra ? " " : "", extra ? extra : "");
     fflush(stdout);
+}
+
+/* The one machine-readable line: "BENCH workload=W threads=T ops=N secs=S ops_per_sec=R
+ * checksum=0x... ok=0|1 maxrss_kb=K" followed by the caller's extra "key=value" fields. For a
+ * workload that cannot free everything before it reports (mc_bench: the memcached server keeps its
+ * items); the others call bench_report_freed. */
+static inline void bench_report(const char *workload, int threads, uint64_t ops, double secs,
+                                uint64_t checksum, int ok, const char *extra) {
+    bench_print(workload, threads, ops, secs, checksum, ok, bench_maxrss_kb(), "", extra);
+}
+
+/* bench_report for a workload that has joined its threads and freed everything it allocated:
+ * with BENCH_END_RSS_MS set, the line also carries "end_rss_kb=E trim_rss_kb=T" (T is "-" when
+ * the allocator has no malloc_trim of its own) right after maxrss_kb, measured by bench_end_rss
+ * after the peak was read. */
+static inline void bench_report_freed(const char *workload, int threads, uint64_t ops,
+                                      double secs, uint64_t checksum, int ok, const char *extra) {
+    long maxrss = bench_maxrss_kb(), end_kb, trim_kb;
+    char end[80] = "";
+    if (bench_end_rss(&end_kb, &trim_kb)) {
+        char t[24] = "-";
+        if (trim_kb >= 0)
+            snprintf(t, sizeof t, "%ld", trim_kb);
+        snprintf(end, sizeof end, " end_rss_kb=%ld trim_rss_kb=%s", end_kb, t);
+    }
+    bench_print(workload, threads, ops, secs, checksum, ok, maxrss, end, extra);
 }
 
 #endif

@@ -73,8 +73,8 @@ int main(int argc, char **argv) {
     snprintf(extra, sizeof extra, "mode=%s bad=%" PRIu64, argv[3], bad);
     /* ops: object writes, the thing false sharing slows down */
     uint64_t ops = (uint64_t)threads * (uint64_t)scale * 1000 * WRITES;
-    bench_report(passive ? "cache_scratch" : "cache_thrash", threads, ops, secs, sum, bad == 0,
-                 extra);
-    free(ws);
+    free(ws); /* the workers freed their objects, passive's given ones included */
+    bench_report_freed(passive ? "cache_scratch" : "cache_thrash", threads, ops, secs, sum,
+                       bad == 0, extra);
     return bad == 0 ? 0 : 1;
 }

@@ -156,8 +156,8 @@ int main(int argc, char **argv) {
     snprintf(extra, sizeof extra,
              "peak_live_kb=%ld peak_rss_kb=%ld base_rss_kb=%ld overhead_pct=%.1f bad=%" PRIu64,
              peak_kb, rss, base_rss, overhead, bad);
-    bench_report("frag", threads, calls, secs, sum, bad == 0, extra);
     free(ws);
     free(tid);
+    bench_report_freed("frag", threads, calls, secs, sum, bad == 0, extra); /* all freed */
     return bad == 0 ? 0 : 1;
 }

@@ -142,11 +142,11 @@ int main(int argc, char **argv) {
     uint64_t ops = 2 * (uint64_t)per_chunk * (uint64_t)g_nchunks; /* one free + one malloc each */
     char extra[64];
     snprintf(extra, sizeof extra, "bad=%" PRIu64, bad);
-    bench_report("larson", threads, ops, secs, sum, bad == 0, extra);
     for (int i = 0; i < g_nchunks; i++)
         free(g_chunks[i]);
     free(g_chunks);
     free(g_queue);
     free(ws);
+    bench_report_freed("larson", threads, ops, secs, sum, bad == 0, extra); /* all freed */
     return bad == 0 ? 0 : 1;
 }

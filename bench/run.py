@@ -10,14 +10,27 @@ charts into the output folder, whose path it prints at the end. Every ratio the 
 medians, and stored in summary.json ("ratios", "check_levels"), so whatever prints it later prints
 the same value.
 
+The resident size at the END of a run, once the workload has joined its threads and freed
+everything (where giving memory back shows), is measured in a separate, smaller pass after the
+timed runs, not in them: --end-rss-reps runs (default 1) per (workload, thread count), allocators
+interleaved, at the same SCALE, with BENCH_END_RSS_MS=1200 set, so the workload then sleeps 1.2 s
+(time-based decay), makes 100 malloc(5000)/free pairs (decay driven by the allocator's own calls),
+reads its resident size from /proc/self/statm (end_rss_kb), calls malloc_trim(0) when the allocator
+in use has one of its own (tamalloc, glibc) and reads it again (trim_rss_kb). One sleep per run,
+so the timed runs keep their pace; the pass adds 140 runs of 1.5-2 s (about 4 min) to a full run,
+where the sleep in all 800 timed runs would add 16 min. memcached is left out (its server
+keeps its items). Those runs go to raw.csv (pass=end_rss) and to their own tables in results.md,
+never into the throughput or peak-RSS medians; --end-rss-reps 0 skips the pass.
+
 It also measures the cost of tamalloc's check levels (TAMALLOC_CHECK=0, 1, 2: the same .so, only
 the environment differs) on a few workloads at one thread, interleaved the same way; those runs go
 to check_levels.csv and their own section of results.md, never into the tamalloc-vs-peers tables.
 
-With --readme README.md it also writes the README's benchmark block (the throughput-ratio table and
-one paragraph of measured figures, between the lines <!-- bench:begin --> and <!-- bench:end -->)
-from the run's summary.json. With --readme README.md --from DIR it runs nothing and writes that
-block from DIR/summary.json (DIR = docs/bench for the committed report);
+With --readme README.md it also writes the README's benchmark block (the throughput-ratio table,
+the end-RSS ratio table when the run measured it, and one paragraph of measured figures, between
+the lines <!-- bench:begin --> and <!-- bench:end -->) from the run's summary.json. With --readme
+README.md --from DIR it runs nothing and writes that block from DIR/summary.json (DIR = docs/bench
+for the committed report; a summary.json without end-RSS data gives the block without that table);
 //tests/lint:bench_readme_test fails when the README's block differs from that.
 
 Only Debian's python3 standard library is used.
@@ -50,11 +63,17 @@ PEERS = {
 ALL_ALLOCATORS = ["tamalloc", "glibc", "jemalloc", "tcmalloc", "mimalloc"]
 THREADS = [1, 2, 4, 8]
 
+# The end-RSS pass (bench/common.h, bench_end_rss): the workload sleeps this long after freeing
+# everything, then makes 100 malloc(5000)/free pairs, then reads its resident size. (The module
+# docstring, i.e. --help, states these values too.)
+END_RSS_SLEEP_MS = 1200
+END_RSS_PAIRS = 100  # fixed in bench/common.h; recorded in summary.json's meta
+
 
 class Workload:
     """One row group of the tables: a binary, its fixed extra arguments, and its total work."""
 
-    def __init__(self, key, binary, extra, quick, full, split, title, what):
+    def __init__(self, key, binary, extra, quick, full, split, title, what, end_rss=True):
         self.key = key  # name in tables and file names
         self.binary = binary  # bench/<binary>
         self.extra = extra  # arguments after THREADS SCALE
@@ -63,6 +82,7 @@ class Workload:
         self.split = split  # how SCALE relates to threads: per_thread, per_producer, total
         self.title = title  # one line for plots and tables
         self.what = what  # what one "op" is
+        self.end_rss = end_rss  # frees everything before it reports: measured in the end-RSS pass
 
     def scale(self, total, threads):
         """SCALE argument giving about `total` work in all, whatever the thread count."""
@@ -90,7 +110,7 @@ WORKLOADS = [
     Workload("fastpath", "fastpath", [], 3000, 24000, "per_thread",
              "single-thread fast path, malloc/free of 16..256 B", "malloc+free calls"),
     Workload("memcached", "mc_bench", [], 10, 60, "total",
-             "memcached 1.6, 16 connections, 90% get / 10% set", "requests"),
+             "memcached 1.6, 16 connections, 90% get / 10% set", "requests", end_rss=False),
 ]
 
 CALLGRIND_PAIRS = {"quick": 100, "full": 400}  # thousand malloc/free pairs under valgrind
@@ -169,6 +189,7 @@ def run_once(binary, argv, preload, server, timeout, extra_env=None):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env.pop("TAMALLOC_CHECK", None)  # the default level unless a check-level run sets it
+    env.pop("BENCH_END_RSS_MS", None)  # no end-of-run probe unless the end-RSS pass sets it
     env.update(extra_env or {})
     if server:  # the allocator goes into memcached, not into our client
         env["BENCH_SERVER_PRELOAD"] = preload or ""
@@ -193,6 +214,7 @@ def callgrind_once(binary, pairs, preload, timeout, extra_env=None):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env.pop("TAMALLOC_CHECK", None)
+    env.pop("BENCH_END_RSS_MS", None)
     env.update(extra_env or {})
     if preload:
         env["LD_PRELOAD"] = preload
@@ -526,7 +548,7 @@ def ratio_cells(summary_row, allocators, key, higher_better):
         return None, None, None
     g = summary_row.get("glibc", {}).get(key)
     peers = [(summary_row[a][key], a) for a in allocators
-             if a != "tamalloc" and summary_row[a][key] is not None]
+             if a != "tamalloc" and summary_row.get(a, {}).get(key) is not None]
     if not peers:
         return (ta / g if g else None), None, None
     best = max(peers) if higher_better else min(peers)
@@ -534,7 +556,9 @@ def ratio_cells(summary_row, allocators, key, higher_better):
 
 
 # (summary key, higher is better) of the metrics whose tables carry tamalloc's ratio columns.
-RATIO_METRICS = [("ops_med", True), ("rss_med", False), ("p99_med", False)]
+# end_rss_med and trim_rss_med (the end-RSS pass) are absent from older summary.json files.
+RATIO_METRICS = [("ops_med", True), ("rss_med", False), ("p99_med", False),
+                 ("end_rss_med", False), ("trim_rss_med", False)]
 
 
 def compute_ratios(summary, allocators, callgrind):
@@ -604,6 +628,13 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
     L.append("- Mode: %s; %d repetitions per cell, allocators interleaved; %d runs in %.0f s"
              % (meta["mode"], meta["reps"], meta["runs"], meta["elapsed"]))
     L.append("- Allocators: " + "; ".join(meta["allocators"][a] for a in allocators))
+    if meta.get("end_rss"):
+        er = meta["end_rss"]
+        L.append("- RSS at the end of the run: a separate pass after the timed runs, %d run%s per "
+                 "cell (%d runs in all, each with one %.1f s sleep after the workload freed "
+                 "everything); the timed runs have no sleep" % (
+                     er["reps"], "" if er["reps"] == 1 else "s", er["runs"],
+                     er["sleep_ms"] / 1000.0))
     L.append("")
     L.append("> **Read the ratios, not the absolute numbers.** This machine is small (2 cores) and "
              "shared, so absolute rates move from run to run; the allocators were run interleaved "
@@ -620,7 +651,7 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
             L.append("- " + f)
         L.append("")
 
-    def table(title, key, spread_key, fmt, higher_better, note, rows=workloads):
+    def table(title, key, spread_key, fmt, higher_better, note, rows=workloads, n_key=None):
         L.append("## " + title)
         L.append("")
         L.append(note)
@@ -636,8 +667,11 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
                 cells = []
                 for a in allocators:
                     s = row[a]
-                    if s[key] is None:
-                        cells.append("FAIL" if s["failed"] else "—")
+                    failed = s.get("end_failed") if n_key else s["failed"]
+                    if s.get(key) is None:
+                        cells.append("FAIL" if failed else "—")
+                    elif n_key and s.get(n_key, 0) < 2:  # one run: no spread to show
+                        cells.append(fmt(s[key]))
                     else:
                         cells.append("%s (%.0f%%)" % (fmt(s[key]), 100 * (s[spread_key] or 0)))
                 line = "| %s | %d | %s" % (w.key, t, " | ".join(cells))
@@ -656,6 +690,36 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
           lambda kb: "%.1f" % (kb / 1024.0), False,
           "Peak resident set (VmHWM from /proc) of the workload process, or for memcached of "
           "the server; includes the program's own ~2-3 MiB baseline.")
+
+    er = meta.get("end_rss")
+    end_rows = [w for w in workloads if er and w.key in er["workloads"]]
+    if end_rows:
+        one = er["reps"] == 1
+        table("RSS at the end of the run (MiB, lower is better)", "end_rss_med",
+              "end_rss_spread", lambda kb: "%.1f" % (kb / 1024.0), False,
+              "Measured in a separate pass after the timed runs (so their pace is unchanged): "
+              "%s per cell, allocators interleaved, at the same SCALE, with `BENCH_END_RSS_MS=%d`. "
+              "Once the workload has joined its threads and freed everything it allocated, it "
+              "sleeps %.1f s (so that time-based decay — glibc's, jemalloc's, mimalloc's, "
+              "tamalloc's — can act), makes %d `malloc(5000)`/`free` pairs (tamalloc's decay is "
+              "driven by its own calls) and reads its current resident size from "
+              "`/proc/self/statm` (not the peak); the same steps for every allocator. An "
+              "allocator that gives memory back ends small, one that keeps it ends near its "
+              "peak. Includes the program's own ~2-3 MiB baseline; memcached is left out (its "
+              "server keeps its items to the end).%s"
+              % ("one run" if one else "%d runs" % er["reps"], er["sleep_ms"],
+                 er["sleep_ms"] / 1000.0, er["pairs"],
+                 " One run per cell, so the cells have no spread." if one else
+                 " Cells: median (spread)."),
+              rows=end_rows, n_key="end_n")
+        table("RSS at the end of the run, after malloc_trim(0) (MiB, lower is better)",
+              "trim_rss_med", "trim_rss_spread", lambda kb: "%.1f" % (kb / 1024.0), False,
+              "The same runs: right after the measurement above, `malloc_trim(0)` and "
+              "`/proc/self/statm` again, when the allocator in use has a `malloc_trim` of its own "
+              "(found with `dlsym(RTLD_DEFAULT, \"malloc_trim\")` in the same object as `malloc`: "
+              "glibc's and `libtamalloc.so`'s). Debian's jemalloc, tcmalloc and mimalloc export "
+              "none, and glibc's would not touch their memory, so their cells are —.",
+              rows=end_rows, n_key="end_n")
 
     mc = [w for w in workloads if w.key == "memcached"]
     if mc:
@@ -704,9 +768,11 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
         for p in plots:
             L.append("![%s](%s)" % (os.path.basename(p)[:-4], p))
             L.append("")
+    notes = (["column `pass`: `timed`, or `end_rss` for the end-RSS pass"]
+             if meta.get("end_rss") else []) + \
+        (["check-level runs: `check_levels.csv`"] if check_levels else [])
     L.append("Raw runs: `raw.csv`%s; medians: `summary.json`; plot data and gnuplot scripts: "
-             "`plots/*.dat`, `plots/*.gp`." % (
-                 " (check-level runs: `check_levels.csv`)" if check_levels else ""))
+             "`plots/*.dat`, `plots/*.gp`." % (" (%s)" % "; ".join(notes) if notes else ""))
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     return "\n".join(L)
@@ -731,8 +797,9 @@ def join_and(items):
 
 def readme_block(data, report):
     """The lines between the README's markers: the run's date and machine, the throughput-ratio
-    table and one paragraph, every figure taken from data (a loaded summary.json) and printed
-    as results.md prints it; report is the folder's path from the repository root."""
+    table, the end-RSS ratio table (when the run measured it) and one paragraph, every figure
+    taken from data (a loaded summary.json) and printed as results.md prints it; report is the
+    folder's path from the repository root."""
     meta, summary, ratios = data["meta"], data["summary"], data.get("ratios", {})
     allocators = list(meta["allocators"])
     peers = [a for a in allocators if a != "tamalloc"]
@@ -767,19 +834,36 @@ def readme_block(data, report):
               "in that row, named), by threads; above 1 means tamalloc's median was higher:"
               % join_and(peers))
     L.append("")
-    L.append("| workload | " + " | ".join(
-        "%d thread%s%s" % (t, "s" if t > 1 else "", " (oversubscribed)" if t > m["nproc"] else "")
-        for t in threads) + " |")
-    L.append("|---|" + "---|" * len(threads))
-    for wk in workloads:
-        cells = []
-        for t in threads:
-            r = ops.get(wk, {}).get(t)
-            cells.append("—" if r is None else "%s / %s%s" % (
-                fmt_ratio(r["glibc"]), fmt_ratio(r["best_peer"]),
-                " (%s)" % r["best_peer_name"] if r["best_peer_name"] else ""))
-        L.append("| %s | %s |" % (wk, " | ".join(cells)))
-    L.append("")
+
+    def ratio_table(metric, rows):
+        """The block's table of one metric: a row per workload, a column per thread count, each
+        cell "tamalloc / glibc / tamalloc / best peer (name)"."""
+        L.append("| workload | " + " | ".join(
+            "%d thread%s%s" % (t, "s" if t > 1 else "",
+                               " (oversubscribed)" if t > m["nproc"] else "")
+            for t in threads) + " |")
+        L.append("|---|" + "---|" * len(threads))
+        for wk in rows:
+            cells = []
+            for t in threads:
+                r = ratios.get(metric, {}).get(wk, {}).get(t)
+                cells.append("—" if r is None else "%s / %s%s" % (
+                    fmt_ratio(r["glibc"]), fmt_ratio(r["best_peer"]),
+                    " (%s)" % r["best_peer_name"] if r["best_peer_name"] else ""))
+            L.append("| %s | %s |" % (wk, " | ".join(cells)))
+        L.append("")
+
+    ratio_table("ops_med", workloads)
+    er, end = meta.get("end_rss"), ratios.get("end_rss_med", {})
+    if er and end:
+        L += wrap("RSS at the end of the run (the workload has freed everything, slept %.1f s and "
+                  "made %d malloc/free pairs; a separate pass of %d run%s per cell), tamalloc / "
+                  "glibc and tamalloc / best peer (the lowest median of %s in that row, named), by "
+                  "threads; below 1 means tamalloc ended with less memory resident:" % (
+                      er["sleep_ms"] / 1000.0, er["pairs"], er["reps"],
+                      "" if er["reps"] == 1 else "s", join_and(peers)))
+        L.append("")
+        ratio_table("end_rss_med", [wk for wk in workloads if wk in end])
 
     def per_workload(metric, which, only=None):
         parts = []
@@ -825,6 +909,21 @@ def readme_block(data, report):
     rng = per_workload("rss_med", "glibc")
     if rng:
         P.append("Peak RSS, tamalloc / glibc over the thread counts: %s." % ", ".join(rng))
+    if er and end:
+        mib = []
+        for a in allocators:
+            vals = [row[a]["end_rss_med"] for wk in end for row in summary[wk].values()
+                    if row.get(a, {}).get("end_rss_med") is not None]
+            if vals:
+                mib.append("%s %s" % (a, fmt_range(vals, lambda kb: "%.1f" % (kb / 1024.0))))
+        if mib:
+            P.append("RSS at the end of the run, MiB, lowest–highest over the workloads and "
+                     "thread counts: %s." % ", ".join(mib))
+        rng = per_workload("trim_rss_med", "glibc")
+        if rng:
+            P.append("After malloc_trim(0) as well (only tamalloc and glibc have one of their "
+                     "own), end RSS tamalloc / glibc over the thread counts: %s."
+                     % ", ".join(rng))
     if "frag" in summary:
         fr = []
         for a in allocators:
@@ -910,6 +1009,16 @@ def main():
                     default=os.environ.get("BENCH_OUTPUT_BASE",
                                            os.path.expanduser("~/.cache/bazel_bench")),
                     help="bazel --output_base for the opt build ('' for bazel's default)")
+    ap.add_argument("--end-rss-reps", type=int, default=1, metavar="N",
+                    help="runs per (workload, thread count, allocator) of the separate end-RSS "
+                    "pass (default 1; 0 skips it): after the timed runs, each workload but "
+                    "memcached is run again at the same SCALE with BENCH_END_RSS_MS=%d, i.e. "
+                    "after freeing everything it sleeps %.1f s, makes %d malloc(5000)/free pairs "
+                    "and reads its RSS (end_rss_kb), then calls malloc_trim(0) if the allocator "
+                    "has its own and reads it again (trim_rss_kb). A separate pass because the "
+                    "sleep in every timed run would add about 16 minutes to a full run; this one "
+                    "adds about 4 minutes"
+                    % (END_RSS_SLEEP_MS, END_RSS_SLEEP_MS / 1000.0, END_RSS_PAIRS))
     ap.add_argument("--no-callgrind", action="store_true", help="skip the callgrind counts")
     ap.add_argument("--no-check-levels", action="store_true",
                     help="skip the cost of tamalloc's check levels (TAMALLOC_CHECK=0/1/2 on "
@@ -969,17 +1078,24 @@ def main():
 
     jobs = [(w, t, r, a) for w in workloads for t in threads for r in range(reps)
             for a in allocators]
+    if args.end_rss_reps < 0:
+        die("--end-rss-reps must be 0 or more")
+    end_jobs = [(w, t, r, a) for w in workloads if w.end_rss for t in threads
+                for r in range(args.end_rss_reps) for a in allocators]
     do_cg = not args.no_callgrind and any(w.key == "fastpath" for w in workloads)
     cl_jobs = [] if args.no_check_levels or "tamalloc" not in allocators else \
         check_level_jobs(workloads, mode, reps)
     cl_cg = [] if args.no_callgrind or not any(j[0].key == "fastpath" for j in cl_jobs) else \
         [(size, lv) for size in ("small", "normal") for lv in CHECK_LEVELS
          if size == "small" or lv != 2]
-    total = len(jobs) + (len(allocators) if do_cg else 0) + len(cl_jobs) + len(cl_cg)
+    total = len(jobs) + len(end_jobs) + (len(allocators) if do_cg else 0) + len(cl_jobs) + \
+        len(cl_cg)
     timeout = 120 if args.quick else 600
     log("output folder: %s" % out)
-    log("%d runs: %d workloads x %d thread counts x %d reps x %d allocators%s%s"
+    log("%d runs: %d workloads x %d thread counts x %d reps x %d allocators%s%s%s"
         % (total, len(workloads), len(threads), reps, len(allocators),
+           " + %d end-RSS runs (%d per cell, %.1f s sleep each)" % (
+               len(end_jobs), args.end_rss_reps, END_RSS_SLEEP_MS / 1000.0) if end_jobs else "",
            " + %d callgrind runs" % len(allocators) if do_cg else "",
            " + %d check-level runs (TAMALLOC_CHECK=0/1/2)" % (len(cl_jobs) + len(cl_cg))
            if cl_jobs else ""))
@@ -998,7 +1114,7 @@ def main():
         fields, err = run_once(os.path.join(bin_dir, "bench", w.binary), argv, preload.get(a),
                                w.key == "memcached", timeout)
         t_run = time.time() - t_run
-        rec = {"workload": w.key, "threads": t, "rep": r + 1, "allocator": a,
+        rec = {"workload": w.key, "threads": t, "pass": "timed", "rep": r + 1, "allocator": a,
                "scale": scale, "ok": 0, "wall": "%.3f" % t_run}
         if fields is not None:
             rec.update({k: fields.get(k) for k in ("ops", "secs", "ops_per_sec", "checksum")})
@@ -1014,6 +1130,40 @@ def main():
                 int(rec["rss_kb"]) / 1024.0))
         else:
             msg = "%s t=%d %s rep %d: %s" % (w.key, t, a, r + 1, err)
+            failures.append(msg)
+            log("[%d/%d] FAILED %s" % (n, total, msg))
+        raw.append(rec)
+
+    # The end-RSS pass: the same runs with the end-of-run probe on (bench/common.h,
+    # bench_end_rss), one sleep each; checked like the timed runs (ok=1, the row's checksum).
+    end_env = {"BENCH_END_RSS_MS": str(END_RSS_SLEEP_MS)}
+    for w, t, r, a in end_jobs:
+        n += 1
+        scale = w.scale(w.quick if args.quick else w.full, t)
+        argv = [str(t), str(scale)] + w.extra
+        t_run = time.time()
+        fields, err = run_once(os.path.join(bin_dir, "bench", w.binary), argv, preload.get(a),
+                               False, timeout, end_env)
+        t_run = time.time() - t_run
+        rec = {"workload": w.key, "threads": t, "pass": "end_rss", "rep": r + 1, "allocator": a,
+               "scale": scale, "ok": 0, "wall": "%.3f" % t_run}
+        if fields is not None:
+            rec.update({k: fields.get(k) for k in ("ops", "secs", "ops_per_sec", "checksum")})
+            rec["rss_kb"] = fields.get("maxrss_kb")
+            rec["end_rss_kb"] = fields.get("end_rss_kb")
+            trim = fields.get("trim_rss_kb")
+            rec["trim_rss_kb"] = "" if trim == "-" else trim  # "-": no malloc_trim of its own
+            err = checksum_disagrees(checksums.setdefault((w.key, t), {}), fields["checksum"], a)
+            if not err and not re.fullmatch(r"[1-9][0-9]*", rec["end_rss_kb"] or ""):
+                err = "no end_rss_kb in the result line (BENCH_END_RSS_MS ignored?)"
+            rec["ok"] = 0 if err else 1
+        if rec["ok"]:
+            log("[%d/%d] end RSS %s t=%d %s rep %d: %.1f MiB, after malloc_trim %s (%.1f s)" % (
+                n, total, w.key, t, a, r + 1, int(rec["end_rss_kb"]) / 1024.0,
+                "%.1f MiB" % (int(rec["trim_rss_kb"]) / 1024.0) if rec["trim_rss_kb"]
+                else "— (none of its own)", t_run))
+        else:
+            msg = "end RSS %s t=%d %s rep %d: %s" % (w.key, t, a, r + 1, err)
             failures.append(msg)
             log("[%d/%d] FAILED %s" % (n, total, msg))
         raw.append(rec)
@@ -1097,7 +1247,7 @@ def main():
             summary[w.key][t] = {}
             for a in allocators:
                 rs = [x for x in raw if x["workload"] == w.key and x["threads"] == t
-                      and x["allocator"] == a]
+                      and x["allocator"] == a and x["pass"] == "timed"]
                 good = [x for x in rs if x["ok"]]
                 ops = [float(x["ops_per_sec"]) for x in good]
                 rss = [float(x["rss_kb"]) for x in good]
@@ -1110,11 +1260,21 @@ def main():
                 s["rss_med"], s["rss_spread"] = summarize(rss)
                 s["p99_med"], s["p99_spread"] = summarize(p99)
                 s["frag_med"] = statistics.median(fr) if fr else None
+                if end_jobs:
+                    es = [x for x in raw if x["workload"] == w.key and x["threads"] == t
+                          and x["allocator"] == a and x["pass"] == "end_rss"]
+                    eg = [x for x in es if x["ok"]]
+                    s["end_n"], s["end_failed"] = len(eg), len(es) - len(eg)
+                    s["end_rss_med"], s["end_rss_spread"] = summarize(
+                        [float(x["end_rss_kb"]) for x in eg])
+                    s["trim_rss_med"], s["trim_rss_spread"] = summarize(
+                        [float(x["trim_rss_kb"]) for x in eg if x.get("trim_rss_kb")])
                 summary[w.key][t][a] = s
 
     with open(os.path.join(out, "raw.csv"), "w", newline="") as f:
-        cols = ["workload", "threads", "rep", "allocator", "scale", "ok", "ops", "secs",
-                "ops_per_sec", "checksum", "rss_kb", "p99_us", "overhead_pct", "wall"]
+        cols = ["workload", "threads", "pass", "rep", "allocator", "scale", "ok", "ops", "secs",
+                "ops_per_sec", "checksum", "rss_kb", "end_rss_kb", "trim_rss_kb", "p99_us",
+                "overhead_pct", "wall"]
         wr = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         wr.writeheader()
         for rec in raw:
@@ -1129,6 +1289,9 @@ def main():
         "load_start": load_start,
         "load_end": load_end,
         "allocators": meta_alloc,
+        "end_rss": {"reps": args.end_rss_reps, "sleep_ms": END_RSS_SLEEP_MS,
+                    "pairs": END_RSS_PAIRS, "runs": len(end_jobs),
+                    "workloads": sorted({w.key for w, _, _, _ in end_jobs})} if end_jobs else None,
     }
     ratios = compute_ratios(summary, allocators, callgrind)
     with open(os.path.join(out, "summary.json"), "w") as f:

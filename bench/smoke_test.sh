@@ -2,13 +2,17 @@
 # CI check of the benchmark workloads (nothing is timed): every workload runs once at a tiny size
 # under the C library's malloc and under libtamalloc.so (LD_PRELOAD; for memcached, preloaded into
 # the server). Each must print one well-formed result line with ok=1, and both allocators must give
-# the same checksum (the checksums depend only on the arguments).
+# the same checksum (the checksums depend only on the arguments). The runs have the end-of-run probe
+# on (BENCH_END_RSS_MS, bench/common.h; with no sleep here, as only the fields are checked): every
+# workload but mc_bench must report end_rss_kb > 0 and, both allocators having a malloc_trim of
+# their own, trim_rss_kb > 0; mc_bench, whose server keeps its items, reports neither.
 set -uo pipefail
 R="${TEST_SRCDIR:?}/${TEST_WORKSPACE:-tamalloc}"
 TA="$R/alloc/libtamalloc.so"
 fail=0
 
 line_re='^BENCH workload=[a-z_]+ threads=[0-9]+ ops=[1-9][0-9]* secs=[0-9.]+ ops_per_sec=[0-9]+ checksum=0x[0-9a-f]{16} ok=1 maxrss_kb=[0-9]+( [a-z_0-9]+=[^ ]+)*$'
+end_re=' end_rss_kb=[1-9][0-9]* trim_rss_kb=[1-9][0-9]*( |$)'
 
 # run ALLOC NAME ARGS... : prints the checksum of the one result line, or fails the test.
 run() {
@@ -16,16 +20,30 @@ run() {
     shift 2
     local out rc preload=""
     [ "$alloc" = tamalloc ] && preload="$TA"
-    out=$(LD_PRELOAD="$preload" BENCH_SERVER_PRELOAD="$preload" "$R/bench/$name" "$@" 2>&1)
+    out=$(LD_PRELOAD="$preload" BENCH_SERVER_PRELOAD="$preload" BENCH_END_RSS_MS=0 \
+        "$R/bench/$name" "$@" 2>&1)
     rc=$?
-    local lines
+    local lines line
     lines=$(grep -c '^BENCH ' <<<"$out")
-    if [ $rc -ne 0 ] || [ "$lines" -ne 1 ] || ! grep -Eq "$line_re" <<<"$(grep '^BENCH ' <<<"$out")"; then
+    line=$(grep '^BENCH ' <<<"$out")
+    if [ $rc -ne 0 ] || [ "$lines" -ne 1 ] || ! grep -Eq "$line_re" <<<"$line"; then
         echo "FAIL: $alloc $name $* (exit $rc, $lines result lines):" >&2
         echo "$out" >&2
         return 1
     fi
-    grep '^BENCH ' <<<"$out" | sed -E 's/.* checksum=(0x[0-9a-f]+) .*/\1/'
+    if [ "$name" = mc_bench ]; then
+        if [[ "$line" == *" end_rss_kb="* || "$line" == *" trim_rss_kb="* ]]; then
+            echo "FAIL: $alloc $name $*: end_rss_kb reported, but the server never frees:" >&2
+            echo "$line" >&2
+            return 1
+        fi
+    elif ! grep -Eq "$end_re" <<<"$line"; then
+        echo "FAIL: $alloc $name $*: no end_rss_kb > 0 and trim_rss_kb > 0 with" \
+            "BENCH_END_RSS_MS set:" >&2
+        echo "$line" >&2
+        return 1
+    fi
+    sed -E 's/.* checksum=(0x[0-9a-f]+) .*/\1/' <<<"$line"
 }
 
 # The preload must really load: the dynamic loader lists it.
@@ -37,6 +55,14 @@ if [[ "$loaded" != *libtamalloc.so* ]]; then
 fi
 if [ ! -x /usr/bin/memcached ]; then
     echo "FAIL: /usr/bin/memcached missing (Debian package memcached, scripts/packages.txt)" >&2
+    fail=1
+fi
+
+# Without BENCH_END_RSS_MS (the runner's timed runs) the probe is off: no end fields.
+line=$(env -u BENCH_END_RSS_MS "$R/bench/fastpath" 1 1 | grep '^BENCH ')
+if [[ -z "$line" || "$line" == *end_rss_kb=* || "$line" == *trim_rss_kb=* ]]; then
+    echo "FAIL: fastpath 1 1 without BENCH_END_RSS_MS: want a result line with no end fields:" >&2
+    echo "$line" >&2
     fail=1
 fi
 
