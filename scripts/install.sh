@@ -53,7 +53,7 @@ while [ $# -gt 0 ]; do
 done
 case "$prefix" in /*) ;; *) die "--prefix must be an absolute path, not '$prefix'" ;; esac
 prefix=${prefix%/}
-[ -n "$prefix" ] || prefix=/
+[ -n "$prefix" ] || die "--prefix=/ is not supported (use /usr, /usr/local, /opt/tamalloc, ...)"
 case "$libdir" in "") libdir=$prefix/lib ;; /*) ;; *) libdir=$prefix/$libdir ;; esac
 libdir=${libdir%/}
 if [ -n "$destdir" ]; then
