@@ -78,7 +78,7 @@ TA_EXPORT void ta_free(void *p) {
             return;
         }
     }
-    ta_cache_free_slow(c, s, b);
+    ta_cache_free_slow(c, s, b, tag);
 }
 
 /* ------------------------------------------------------------------------------------------- */

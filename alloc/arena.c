@@ -43,6 +43,7 @@ void ta_arena_init(ta_arena *a, unsigned index) {
     ta_atomic_store_relaxed(&a->a_drained, (size_t)0);
     a->index = index;
     ta_atomic_store_relaxed(&a->a_next_tick_ms, (uint64_t)0);
+    ta_atomic_store_relaxed(&a->a_clock_ms, ta_os_now_ms());
     a->tick_ops = 0;
     ta_atomic_store_relaxed(&a->a_tick_due, 0);
     a->lcache_n = 0;
@@ -107,13 +108,16 @@ static void arena_release_locked(ta_arena *a, ta_block *b) TA_REQUIRES(a->lock, 
 static TA_ALWAYS_INLINE void arena_count_op_locked(ta_arena *a) TA_REQUIRES(a->lock, a->fl) {
     if (TA_LIKELY(++a->tick_ops < TA_TICK_OPS)) return;
     a->tick_ops = 0;
-    if (ta_os_now_ms() >= ta_atomic_load_relaxed(&a->a_next_tick_ms)) ta_atomic_store_relaxed(&a->a_tick_due, 1);
+    uint64_t now = ta_os_now_ms(), last = ta_atomic_load_relaxed(&a->a_clock_ms);
+    ta_atomic_store_relaxed(&a->a_clock_ms, now);
+    if (now >= ta_atomic_load_relaxed(&a->a_next_tick_ms))
+        ta_atomic_store_relaxed(&a->a_tick_due, now - last >= ta_opt.decay_ms ? 2 : 1);
 }
 
 void ta_arena_take_free_locked(ta_arena *a, ta_block *b) {
     if (ta_segment_is_empty(b)) a->empty_segments--;
     ta_fl_remove_locked(&a->fl, b);
-    ta_block_set(b, b->size, TA_STATE_QUEUED);
+    ta_block_set(b, b->size, TA_STATE_PURGING);
     a->allocated += ta_block_usable(b);
     a->live_blocks++;
 }

@@ -31,7 +31,10 @@ typedef struct ta_arena {
     ta_atomic_u64 a_next_tick_ms; /* the next decay tick is due at this time (ta_os_now_ms); read
                                      without the lock by other arenas' ticks (idle arenas) */
     unsigned tick_ops;            /* operations since the clock was last read */
-    ta_atomic_int a_tick_due;     /* set under the lock; the caller runs the tick after unlocking */
+    ta_atomic_u64 a_clock_ms;     /* when the clock was last read (every TA_TICK_OPS operations) */
+    ta_atomic_int a_tick_due;     /* set under the lock; the caller runs the tick after unlocking:
+                                     1 due, 2 due after the arena sat idle for a decay time (what is
+                                     free has been free that long: no candidate round needed) */
     unsigned lcache_n;            /* freed large mappings kept for reuse */
     size_t lcache_bytes;          /* their mapped bytes */
     ta_large *lcache[TA_LARGE_CACHE_SLOTS];
@@ -92,7 +95,7 @@ TA_HIDDEN void ta_arena_unlink_segment_locked(ta_arena *a, ta_segment *s) TA_REQ
 /* Segments unlinked under the lock, unmapped by the caller after unlocking. */
 typedef struct ta_arena_unmap_list { ta_segment *head; } ta_arena_unmap_list;
 TA_HIDDEN void ta_arena_unmap_all(ta_arena_unmap_list *l);
-/* Takes listed free block b off the free list as if allocated (state QUEUED, counted in
+/* Takes listed free block b off the free list as if allocated (state PURGING, counted in
  * allocated), so no one carves it while its pages are given back with the lock released. */
 TA_HIDDEN void ta_arena_take_free_locked(ta_arena *a, ta_block *b) TA_REQUIRES(a->lock, a->fl);
 /* Puts a block taken so (or any claimed block) back: coalescing release. */

@@ -38,6 +38,7 @@ enum ta_block_state {
     TA_STATE_LARGE = 4,   /* a live direct-mmap block */
     TA_STATE_MERGED = 5,  /* this header was absorbed by coalescing; kept only to name double frees */
     TA_STATE_CACHED = 6,  /* freed into its owning thread's cache (cache.h), out of the arena */
+    TA_STATE_PURGING = 7, /* a free run taken off the free list while decay gives its pages back */
 };
 #define TA_STATE_MASK ((uint64_t)15)
 

@@ -189,9 +189,13 @@ static void cache_take_remote(ta_cache *c, ta_arena *a) {
     size_t nrest = 0, n = 0;
     ta_block *from = NULL;   /* the entry whose link led to b */
     while (b != NULL) {
-        ta_span *sp = ta_segmap_lookup(b);
-        if (TA_UNLIKELY(((uintptr_t)b & (TA_ALIGN - 1)) || !sp || sp->kind != TA_SPAN_SEGMENT ||
-                        ((ta_segment *)sp)->arena != a || !ta_block_is(b, TA_STATE_QUEUED))) {
+        /* b must be an aligned block start in a segment of a, and QUEUED; an entry in the segment of
+         * the one before (verified) needs no segment-map lookup to be safe to read */
+        int near = from && ta_cache_link_near(from, b) && (char *)b >= ta_segment_of(b)->start;
+        ta_span *sp = near ? NULL : ta_segmap_lookup(b);
+        if (TA_UNLIKELY(((uintptr_t)b & (TA_ALIGN - 1)) ||
+                        (!near && (!sp || sp->kind != TA_SPAN_SEGMENT || ((ta_segment *)sp)->arena != a)) ||
+                        !ta_block_is(b, TA_STATE_QUEUED))) {
             if (from) ta_fault(TA_FAULT_CORRUPT_LINK, ta_block_user(from), "remote free queue link written after free");
             ta_fault(TA_FAULT_CORRUPT_LINK, b, "remote free queue entry");
         }
@@ -266,9 +270,10 @@ void *ta_cache_refill_slow(ta_cache *c, ta_arena *a, size_t n) {
 
 /* A free of another arena's block: claim it (USED -> QUEUED by compare-and-swap, so of two racing
  * frees one wins and the other is reported), then batch it for its owner. */
-static void cache_free_remote(ta_cache *c, ta_segment *s, ta_block *b) {
+static void cache_free_remote(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag) {
     ta_arena *owner = s->arena;
-    if (TA_UNLIKELY(!ta_block_claim_free(b, b->size)))
+    /* tag: the USED tag the caller verified; the claim fails only if another free won meanwhile */
+    if (TA_UNLIKELY(!ta_atomic_cas_strong_acq_rel(&b->a_tag, &tag, tag ^ (TA_STATE_USED ^ TA_STATE_QUEUED))))
         ta_fault(TA_FAULT_DOUBLE_FREE, ta_block_user(b), "free (concurrent)");
     if (TA_UNLIKELY(c->state != TA_CACHE_ON)) {
         if (c->state == TA_CACHE_NEW) cache_setup(c);
@@ -291,9 +296,9 @@ static void cache_free_remote(ta_cache *c, ta_segment *s, ta_block *b) {
     if (n >= TA_OUTBOX_BATCH) cache_outbox_push(o);
 }
 
-void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b) {
+void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag) {
     ta_arena *a = s->arena;
-    if (a != c->arena) { cache_free_remote(c, s, b); return; }
+    if (a != c->arena) { cache_free_remote(c, s, b, tag); return; }
     size_t size = b->size, cls = size / TA_ALIGN;
     if (c->state == TA_CACHE_NEW) cache_setup(c);
     if (c->state == TA_CACHE_ON && size <= TA_CACHE_MAX_BLOCK && cache_limit[cls] != 0) {

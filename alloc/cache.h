@@ -106,10 +106,10 @@ TA_HIDDEN void *ta_cache_alloc_uncached_slow(ta_cache *c, ta_arena *a, size_t bs
 /* The bin's head b failed the fast path's checks: verifies its header and link (faults when either
  * is corrupt) and pops it. */
 TA_HIDDEN TA_NOINLINE void *ta_cache_pop_slow(ta_cache *c, ta_cache_bin *bin, ta_block *b);
-/* free of USED block b (tag verified) of segment s when the fast push did not apply: the bin is
- * full or limited, the cache is off or not set up, the block is too big to cache, or another arena
- * owns it. */
-TA_HIDDEN TA_NOINLINE void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b);
+/* free of USED block b of segment s, whose USED tag the caller verified (tag), when the fast push did
+ * not apply: the bin is full or limited, the cache is off or not set up, the block is too big to
+ * cache, or another arena owns it. */
+TA_HIDDEN TA_NOINLINE void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag);
 
 /* ta_collect and malloc_trim: flushes the caller's cache and outboxes now, and asks every other
  * thread's cache to flush at its next free or slow path. */

@@ -46,7 +46,8 @@ static int check_segment(ta_arena *a, ta_segment *s, ta_block **expect, ta_block
         if (!ta_block_tag_ok(b)) return TA_CHECK_HEADER;
         enum ta_block_state st = ta_block_state(b);
         int is_free = st == TA_STATE_FREE;
-        if (st != TA_STATE_FREE && st != TA_STATE_USED && st != TA_STATE_QUEUED && st != TA_STATE_CACHED)
+        if (st != TA_STATE_FREE && st != TA_STATE_USED && st != TA_STATE_QUEUED && st != TA_STATE_CACHED &&
+            st != TA_STATE_PURGING)
             return TA_CHECK_HEADER;
         if (is_free != ta_segment_is_free_start(s, b)) return TA_CHECK_BITMAP;
         if (is_free) {
@@ -61,19 +62,22 @@ static int check_segment(ta_arena *a, ta_segment *s, ta_block **expect, ta_block
             free_here++;
             if (size == TA_SEGMENT_DATA_SIZE) (*empty)++;
             if (a->fl.level >= 2 && ta_fl_poison_damage((char *)b + TA_POISON_SKIP, (char *)b + size)) return TA_CHECK_POISON;
-        } else {   /* USED, QUEUED (claimed by a free, on its way back) or CACHED (in a thread cache):
-                      out of the arena, counted in allocated until the arena gets it back */
+        } else {   /* USED, QUEUED (claimed by a free, on its way back), CACHED (in a thread cache) or
+                      PURGING (a free run decay took off the list while it gives pages back): out
+                      of the arena, counted in allocated until the arena gets it back */
             *allocated += ta_block_usable(b);
             (*live)++;
         }
-        /* Pages given back (purged) lie only wholly inside free blocks, past their header and links. */
+        /* Pages given back (purged) lie only wholly inside free blocks (or runs being purged), past
+         * their header and links. */
+        int interior_ok = is_free || st == TA_STATE_PURGING;
         uintptr_t keep_from = (uintptr_t)at, keep_to = (uintptr_t)at + size;   /* pages that must not be purged */
-        if (is_free) keep_to = ((uintptr_t)at + TA_POISON_SKIP + TA_PAGE - 1) & ~(uintptr_t)(TA_PAGE - 1);
+        if (interior_ok) keep_to = ((uintptr_t)at + TA_POISON_SKIP + TA_PAGE - 1) & ~(uintptr_t)(TA_PAGE - 1);
         uint32_t pg_lo = ta_segment_page((const void *)keep_from), pg_hi = ta_segment_page((const void *)(keep_to - 1));
         if (keep_to > keep_from)
             for (uint32_t pg = pg_lo; pg <= pg_hi; pg++)
                 if ((s->purged[pg >> 6] >> (pg & 63)) & 1) return TA_CHECK_PURGED;
-        if (is_free && (((uintptr_t)at + size) & (TA_PAGE - 1))) {   /* the partial page at its end */
+        if (interior_ok && (((uintptr_t)at + size) & (TA_PAGE - 1))) {   /* the partial page at its end */
             uint32_t pg = ta_segment_page(at + size - 1);
             if ((s->purged[pg >> 6] >> (pg & 63)) & 1) return TA_CHECK_PURGED;
         }

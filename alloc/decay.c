@@ -32,25 +32,27 @@ static int decay_pages_of(ta_block *b, char **lo, char **hi) {
 
 typedef struct decay_run { ta_block *b; char *lo, *hi; } decay_run;
 
-/* Under the lock: chooses the free runs to give back and takes them off the free list. all: every
- * run with a page not given back yet; else runs of at least TA_PURGE_MIN_RUN whose resident free
- * pages were candidates at the previous tick (the rest become candidates). Returns the count. */
-static size_t decay_pick_locked(ta_arena *a, int all, decay_run *runs) TA_REQUIRES(a->lock, a->fl) {
+/* Under the lock: chooses the free runs to give back and takes them off the free list. all (or a
+ * decay time of 0, or an arena idle for a decay time): every run with a page not given back yet;
+ * else runs of at least TA_PURGE_MIN_RUN whose resident free pages were candidates at the previous
+ * tick (the rest become candidates). Returns the count. */
+static size_t decay_pick_locked(ta_arena *a, int all, int idle, decay_run *runs) TA_REQUIRES(a->lock, a->fl) {
     size_t n = 0;
+    int now_ok = ta_opt.decay_ms == 0 || idle;   /* free pages are old enough already */
     ta_block *b = a->fl.head;
     while (b != NULL && n < TA_PURGE_MAX_BLOCKS) {
         ta_block *next = ta_fl_next(b);
         char *lo, *hi;
-        if ((all || b->size >= TA_PURGE_MIN_RUN || ta_opt.decay_ms == 0) && decay_pages_of(b, &lo, &hi)) {
+        if ((all || now_ok || b->size >= TA_PURGE_MIN_RUN) && decay_pages_of(b, &lo, &hi)) {
             ta_segment *s = ta_segment_of(b);
             uint32_t p0 = ta_segment_page(lo), p1 = ta_segment_page(hi - 1) + 1;
             size_t ready = 0;
             for (uint32_t pg = p0; pg < p1; pg++) {
                 if (page_bit(s->purged, pg)) continue;
-                if (all || ta_opt.decay_ms == 0 || page_bit(s->candidate, pg)) ready++;
+                if (all || now_ok || page_bit(s->candidate, pg)) ready++;
                 else page_set(s->candidate, pg);
             }
-            if (ready && (all || ready * TA_PAGE >= TA_PURGE_MIN_RUN || ta_opt.decay_ms == 0)) {
+            if (ready && (all || now_ok || ready * TA_PAGE >= TA_PURGE_MIN_RUN)) {
                 ta_arena_take_free_locked(a, b);
                 runs[n].b = b;
                 runs[n].lo = lo;
@@ -65,14 +67,14 @@ static size_t decay_pick_locked(ta_arena *a, int all, decay_run *runs) TA_REQUIR
 
 /* Under the lock: empty segments beyond the one kept, empty at the previous tick too (all: every
  * empty one; a decay time of 0: at the first tick), are unlinked for unmapping; the others age. */
-static void decay_segments_locked(ta_arena *a, int all, ta_arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl) {
+static void decay_segments_locked(ta_arena *a, int all, int idle, ta_arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl) {
     /* an arena no thread holds keeps none: its empty segments are nobody's reserve */
     size_t keep = all || ta_atomic_load_relaxed(&a->a_threads) == 0 ? 0 : TA_RETAIN_SEGMENTS;
     for (ta_segment *s = a->segments, *next; s; s = next) {
         next = s->next;
         ta_block *first = (ta_block *)s->start;
         if (!ta_segment_is_free_start(s, first) || !ta_segment_is_empty(first)) continue;
-        if ((all || ta_opt.decay_ms == 0 || s->empty_ticks >= 1) && a->empty_segments > keep)
+        if ((all || idle || ta_opt.decay_ms == 0 || s->empty_ticks >= 1) && a->empty_segments > keep)
             ta_arena_drop_empty_locked(a, s, out);
         else s->empty_ticks++;
     }
@@ -128,11 +130,14 @@ static size_t decay_pass(ta_arena *a, int all, int try_only) {
     } else {
         ta_arena_lock(a);
     }
+    /* idle: flagged by the arena's own operations, or no operation for a decay time (an arena no
+     * thread holds, ticked by another) */
+    int idle = ta_atomic_load_relaxed(&a->a_tick_due) == 2 || now - ta_atomic_load_relaxed(&a->a_clock_ms) >= ta_opt.decay_ms;
     ta_atomic_store_relaxed(&a->a_tick_due, 0);
     ta_atomic_store_relaxed(&a->a_next_tick_ms, now + ta_opt.decay_ms);
     unsigned nlarge = decay_large_locked(a, all, now, large);
-    decay_segments_locked(a, all, &out);
-    size_t nruns = purge ? decay_pick_locked(a, all, runs) : 0;
+    decay_segments_locked(a, all, idle, &out);
+    size_t nruns = purge ? decay_pick_locked(a, all, idle, runs) : 0;
     ta_arena_unlock(a);
 
     ta_arena_unmap_all(&out);

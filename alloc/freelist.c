@@ -300,7 +300,8 @@ int ta_fl_resize_locked(ta_freelist *fl, ta_block *b, size_t new_size) {
      * remainder's header and links will overwrite. */
     if (TA_UNLIKELY(fl->level >= 2))
         fl_poison_verify((char *)n + TA_POISON_SKIP, (char *)b + new_size + (rest >= TA_MIN_BLOCK ? TA_POISON_SKIP : 0));
-    fl->purged -= TA_PAGE * ta_segment_touch(s, n, (char *)b + new_size + (rest >= TA_MIN_BLOCK ? TA_POISON_SKIP : 0));
+    /* written from here on: b's new bytes (all of n when no remainder stands) and a remainder's header */
+    fl->purged -= TA_PAGE * ta_segment_touch(s, n, rest >= TA_MIN_BLOCK ? (char *)b + new_size + TA_POISON_SKIP : (char *)b + avail);
     ta_fl_remove_locked(fl, n);   /* before writing anything inside n: its links are read here */
     fl_mark_merged(fl, n);
     if (rest < TA_MIN_BLOCK) {
