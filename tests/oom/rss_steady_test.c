@@ -3,7 +3,9 @@
  * long-lived threads replace random slots of a shared ring of 4096 blocks (16 B..2 KiB, one in
  * eight 2..96 KiB): each frees what is there (often the other thread's block: a remote free) and
  * puts a new one in. After WARM rounds of 40,000 replacements each, the resident size of every later
- * round stays within 8 MiB of the WARM-th. Contents are pattern-checked before every free.
+ * round stays within an eighth of the highest of the WARM first (a leak or a heap that keeps spreading
+ * grows round after round; how fast the warm-up reaches its plateau depends on scheduling, so the
+ * plateau is the warm-up's highest round, not its last). Contents are pattern-checked before every free.
  * RSS_ROUNDS=N runs N rounds instead of 24, for a soak (README: Tests). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,7 +24,6 @@
 #include "tests/testlib/pattern.h"
 #include "tests/testlib/rng.h"
 
-#define MIB ((size_t)1 << 20)
 #define SLOTS 4096
 #define OPS_PER_ROUND 40000
 #define WARM 12
@@ -88,11 +89,13 @@ static void test_steady_live_set_flat_rss(void **state) {
     for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
     for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
     for (int i = 0; i < 2; i++) assert_int_equal(w[i].bad, 0);
-    size_t warm = rss_at[WARM - 1], most = 0;
+    size_t warm = 0, most = 0;
+    for (size_t r = 0; r < WARM; r++) if (rss_at[r] > warm) warm = rss_at[r];
     for (size_t r = WARM; r < rounds; r++) if (rss_at[r] > most) most = rss_at[r];
-    print_message("resident after %d rounds: %zu KiB; at most %zu KiB in rounds %d..%zu; first round %zu KiB\n", WARM,
-                  warm >> 10, most >> 10, WARM + 1, rounds, rss_at[0] >> 10);
-    assert_true(most < warm + 8 * MIB);
+    print_message("resident: at most %zu KiB in rounds 1..%d (%zu KiB after round %d); at most %zu KiB in rounds %d..%zu; "
+                  "first round %zu KiB\n", warm >> 10, WARM, rss_at[WARM - 1] >> 10, WARM, most >> 10, WARM + 1, rounds,
+                  rss_at[0] >> 10);
+    assert_true(most < warm + warm / 8);
     for (size_t i = 0; i < SLOTS; i++) {
         if (ring[i]) ta_free(ring[i]);
         ring[i] = NULL;
