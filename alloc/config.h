@@ -30,6 +30,10 @@
 #define TA_ARENAS_PER_CPU   4u
 #define TA_RETAIN_SEGMENTS  1u     /* fully free segments an arena keeps mapped */
 #define TA_DRAIN_BATCH      256u   /* remote frees drained per allocation or free */
+/* Next-fit keeps a segment's tail (the free block that ends at the segment's end: pages not yet
+ * touched, as glibc's top chunk) for last: once the search has passed a tail that fits, it looks
+ * at this many more free blocks for one that is not a tail before it takes the tail. */
+#define TA_FL_TAIL_STEPS    16u
 
 /* The per-thread cache (cache.h): bin i holds free blocks of exactly i * TA_ALIGN bytes, for requests
  * up to TA_CACHE_MAX_REQUEST bytes (block size ta_block_size_for(n) = class * 16). */

@@ -174,15 +174,21 @@ ta_block *ta_fl_find_locked(ta_freelist *fl, size_t bsize, size_t align, size_t 
     ta_block *start = fl->rover ? fl->rover : fl->head;
     if (!start) return NULL;
     fl->searches++;
-    ta_block *b = start;
+    ta_block *b = start, *tail = NULL;
+    size_t tail_front = 0, after_tail = 0;
     do {
         fl->steps++;
         size_t f = align > TA_ALIGN ? fl_front_for(b, align) : 0;
-        if (b->size >= f + bsize) { *front = f; return b; }
+        if (b->size >= f + bsize) {
+            if ((char *)b + b->size != ta_segment_of(b)->end) { *front = f; return b; }
+            if (!tail) { tail = b; tail_front = f; }
+        }
+        if (tail && ++after_tail > TA_FL_TAIL_STEPS) break;
         b = fl_next(b);
         if (!b) b = fl->head;   /* wrap around once */
     } while (b != start);
-    return NULL;
+    *front = tail_front;
+    return tail;
 }
 
 ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t bsize) {

@@ -48,8 +48,12 @@ TA_HIDDEN ta_block *ta_fl_next(ta_block *b);   /* reads links: under the lock */
 TA_HIDDEN ta_block *ta_fl_prev(ta_block *b);
 
 /* Next-fit from the rover, wrapping once: a free block that can hold a block of bsize bytes whose
- * user pointer is aligned to align (a power of two >= TA_ALIGN). *front receives the gap before
- * the aligned block (0, or >= TA_MIN_BLOCK, which stays free). NULL when none fits. */
+ * user pointer is aligned to align (a power of two >= TA_ALIGN). A segment's tail (a free block
+ * that ends at its segment's end) is kept for last: the first tail that fits is taken only when
+ * no other free block fits among the next TA_FL_TAIL_STEPS blocks after it (or before the search
+ * is back at the rover), so holes the program freed are reused before untouched pages are.
+ * *front receives the gap before the aligned block (0, or >= TA_MIN_BLOCK, which stays free).
+ * NULL when none fits. */
 TA_HIDDEN ta_block *ta_fl_find_locked(ta_freelist *fl, size_t bsize, size_t align, size_t *front) TA_REQUIRES(fl);
 /* Carves an allocated block of bsize bytes at b + front out of free block b. The remainder stays
  * free in b's place in the list (splitting only when it can hold a free block: the block may come

@@ -10,11 +10,14 @@
  * modelled as allocate, copy, free (no in-place resizing) and an aligned request of alignment
  * A > 16 as a request A bytes larger, for every policy alike.
  *
- * Policies 1-4 share one implementation of the address-ordered free list (a sorted array of free
+ * Policies 1-5 share one implementation of the address-ordered free list (a sorted array of free
  * blocks; coalescing finds the neighbours by binary search) and differ only in which block the
  * search picks, so their figures are directly comparable:
  *   next-fit   from the rover, wrapping once; rover -> the remainder after a split, else the next
- *              free block (tamalloc's rule);
+ *              free block (classic next-fit, tamalloc's rule until 2026-11-30);
+ *   next-fit-tail  the same, but a segment's tail (the free block ending at its segment's end) is
+ *              kept for last: taken only when no other block fits among the 16 after it
+ *              (tamalloc's rule: alloc/freelist.c, TA_FL_TAIL_STEPS);
  *   first-fit  from the lowest address;   best-fit  the smallest that fits (lowest address on a
  *              tie; stops at an exact fit);   worst-fit  the largest (scans the whole list).
  * Two structurally different designs for contrast:
@@ -305,15 +308,22 @@ static size_t heap_release(heap *h, uint64_t addr, uint64_t size) {
     return at;
 }
 
-enum policy { P_NEXT, P_FIRST, P_BEST, P_WORST, P_SEGREGATED, P_BUDDY, P_COUNT };
-static const char *const policy_names[P_COUNT] = {"next-fit", "first-fit", "best-fit", "worst-fit", "segregated", "buddy"};
+enum policy { P_NEXT, P_NEXT_TAIL, P_FIRST, P_BEST, P_WORST, P_SEGREGATED, P_BUDDY, P_COUNT };
+static const char *const policy_names[P_COUNT] = {"next-fit",  "next-fit-tail", "first-fit", "best-fit",
+                                                  "worst-fit", "segregated",    "buddy"};
+
+/* Free block i ends at its segment's end: the segment's tail. */
+static int heap_is_tail(const heap *h, size_t i) { return (h->f[i].addr + h->f[i].size) % SEG_SPACING == SEG_DATA; }
+
+/* Steps the next-fit-tail search looks on past a tail that fits (alloc/config.h: TA_FL_TAIL_STEPS). */
+#define TAIL_STEPS 16u
 
 /* The index of the free block the policy picks for bsize, or SIZE_MAX (steps counted). */
 static size_t heap_search(heap *h, enum policy p, uint64_t bsize) {
     h->searches++;
     if (h->n == 0) return SIZE_MAX;
     size_t pick = SIZE_MAX;
-    if (p == P_NEXT || p == P_FIRST) {
+    if (p == P_NEXT || p == P_FIRST) {   /* classic next-fit and first-fit */
         size_t start = p == P_NEXT && h->rover < h->n ? h->rover : 0;
         for (size_t k = 0; k < h->n; k++) {
             size_t i = (start + k) % h->n;
@@ -321,6 +331,19 @@ static size_t heap_search(heap *h, enum policy p, uint64_t bsize) {
             if (h->f[i].size >= bsize) return i;
         }
         return SIZE_MAX;
+    }
+    if (p == P_NEXT_TAIL) {
+        size_t start = h->rover < h->n ? h->rover : 0, after = 0;
+        for (size_t k = 0; k < h->n; k++) {
+            size_t i = (start + k) % h->n;
+            h->steps++;
+            if (h->f[i].size >= bsize) {
+                if (!heap_is_tail(h, i)) return i;
+                if (pick == SIZE_MAX) pick = i;
+            }
+            if (pick != SIZE_MAX && ++after > TAIL_STEPS) break;
+        }
+        return pick;
     }
     for (size_t i = 0; i < h->n; i++) {
         h->steps++;

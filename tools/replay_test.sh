@@ -7,6 +7,7 @@
 #      best-fit   reuses the exact hole: E's offset 1808
 #      first-fit  the lowest hole that fits: A's offset 0
 #      next-fit   starts at the rover, the tail left by H's split: 2352
+#      next-fit-tail  the same start, but the tail is kept for last: it wraps to A's hole: 0
 #      worst-fit  the largest free block, the tail: 2352
 #      segregated the freed slot of E's size class (LIFO; H keeps the class's span): E's offset
 #    Records are written out of sequence order: the replayer must sort them.
@@ -60,16 +61,17 @@ offset() { awk -v p="$1" -v o="$2" '$1 == p && $2 == o { print $4 }' <<<"$out"; 
 [ "$(offset best-fit 7)" = 1808 ] || fail "best-fit put G at $(offset best-fit 7), not E's exact hole 1808"
 [ "$(offset first-fit 7)" = 0 ] || fail "first-fit put G at $(offset first-fit 7), not A's hole 0"
 [ "$(offset next-fit 7)" = 2352 ] || fail "next-fit put G at $(offset next-fit 7), not the rover's tail 2352"
+[ "$(offset next-fit-tail 7)" = 0 ] || fail "next-fit-tail put G at $(offset next-fit-tail 7), not A's hole 0 (the tail kept for last)"
 [ "$(offset worst-fit 7)" = 2352 ] || fail "worst-fit put G at $(offset worst-fit 7), not the largest block 2352"
 [ "$(offset segregated 7)" = "$(offset segregated 4)" ] || fail "segregated put G at $(offset segregated 7), not E's slot $(offset segregated 4)"
 [ "$(offset segregated 7)" != "$(offset segregated 6)" ] || fail "segregated gave G and H the same slot"
-for p in next-fit first-fit best-fit worst-fit; do
+for p in next-fit next-fit-tail first-fit best-fit worst-fit; do
     [ "$(offset $p 1)" = 1024 ] && [ "$(offset $p 4)" = 1808 ] || fail "$p laid out B or E unexpectedly"
 done
 
 "$replay" --md "$tmp/peaks.md" "$tmp/peaks.bin" >/dev/null
 row() { awk -F'|' -v p=" $1 " '$2 == p { gsub(/ /, "", $3); gsub(/ /, "", $4); print $3, $4 }' "$tmp/peaks.md"; }
-for p in next-fit first-fit best-fit worst-fit; do
+for p in next-fit next-fit-tail first-fit best-fit worst-fit; do
     [ "$(row $p)" = "12.00 9.77" ] || fail "$p: peak mapped / live '$(row $p)', expected '12.00 9.77'"
 done
 [ "$(row buddy)" = "16.00 9.77" ] || fail "buddy: peak mapped / live '$(row buddy)', expected '16.00 9.77'"

@@ -63,6 +63,14 @@ static ta_block *alloc_blk(size_t bsize) {
     return u;
 }
 
+/* Carves bsize bytes from the front of the list's last block (the segment's tail), whatever the
+ * search would pick: for tests that need a block at a known place. */
+static ta_block *alloc_from_tail(size_t bsize) {
+    ta_block *u = ta_fl_carve_locked(&fl, fl.tail, 0, bsize);
+    assert_true(ta_block_is(u, TA_STATE_USED));
+    return u;
+}
+
 /* Frees a USED block the way an arena does: claim (USED -> QUEUED), then release. */
 static ta_block *release(ta_block *b) {
     assert_true(ta_block_claim_free(b, b->size));
@@ -342,9 +350,9 @@ static void test_front_aligned_carve(void **state) {
     /* A hole of exactly front + bsize: the gap stays free, nothing remains after the block. */
     ta_block *tail = fl.tail;
     size_t hf = front_for(tail, align);
-    if (hf == 0) { alloc_blk(32); tail = fl.tail; hf = front_for(tail, align); }
-    ta_block *hole = alloc_blk(hf + 64);
-    alloc_blk(64);   /* guard */
+    if (hf == 0) { alloc_from_tail(32); tail = fl.tail; hf = front_for(tail, align); }
+    ta_block *hole = alloc_from_tail(hf + 64);
+    alloc_from_tail(64);   /* guard */
     release(hole);
     fl.rover = hole;
     assert_ptr_equal(ta_fl_find_locked(&fl, 64, align, &front), hole);
@@ -676,8 +684,10 @@ static void test_address_order_across_segments(void **state) {
     assert_ptr_equal(fl.rover, fl.tail);
     assert_int_equal(fl.tail->size, 64);
     size_t front, steps = fl.steps;
+    /* f[0] is a whole free segment, a tail: the search looks on (m1 is too small) until it is back
+     * at the rover, then takes it. */
     assert_ptr_equal(ta_fl_find_locked(&fl, 128, TA_ALIGN, &front), f[0]);
-    assert_int_equal(fl.steps - steps, 2);
+    assert_int_equal(fl.steps - steps, 3);
     release(h);
     release(m2);
     assert_list(3, f[0], f[1], f[2]);
@@ -689,6 +699,63 @@ static void test_address_order_across_segments(void **state) {
     fake_segment_free(s[1]);
     assert_list(2, f[0], f[2]);
     assert_ptr_equal(ta_fl_next(f[0]), f[2]);
+    check_all();
+}
+
+/* A segment's tail (the free block ending at the segment's end) is kept for last: a hole behind the
+ * rover that fits is taken first, the tail only when no hole fits. */
+static void test_tail_kept_for_last(void **state) {
+    (void)state;
+    ta_block *a = alloc_blk(64), *b = alloc_blk(64);
+    alloc_blk(64);
+    (void)a;
+    release(b);                       /* a hole of 64 behind the rover */
+    ta_block *tail = fl.tail;
+    assert_ptr_equal(fl.rover, tail);
+    assert_list(2, b, tail);
+    size_t front = 1;
+    assert_ptr_equal(ta_fl_find_locked(&fl, 64, TA_ALIGN, &front), b);   /* not the tail ahead */
+    assert_int_equal(front, 0);
+    assert_ptr_equal(ta_fl_find_locked(&fl, 80, TA_ALIGN, &front), tail); /* the hole is too small */
+    /* Carving the hole moves the rover past it, as next-fit does. */
+    assert_ptr_equal(alloc_blk(64), b);
+    assert_ptr_equal(fl.rover, tail);
+    check_all();
+}
+
+/* Builds n holes of 32 bytes and then a hole of 64, separated by used guards, all below the tail;
+ * the rover at the tail. Returns the 64-byte hole. */
+static ta_block *holes_then_fit(int n) {
+    for (int i = 0; i < n; i++) {
+        ta_block *h = alloc_from_tail(32);
+        alloc_from_tail(32);   /* guard */
+        release(h);
+    }
+    ta_block *fit = alloc_from_tail(64);
+    alloc_from_tail(32);
+    release(fit);
+    fl.rover = fl.tail;
+    assert_int_equal(fl.count, (size_t)n + 2);
+    return fit;
+}
+
+/* Past a tail that fits, the search looks at TA_FL_TAIL_STEPS more blocks for a hole (here: from the
+ * tail, wrapping to the lowest hole), and takes the tail when none of them fits. */
+static void test_tail_steps_bound_the_search(void **state) {
+    (void)state;
+    ta_block *fit = holes_then_fit(TA_FL_TAIL_STEPS - 1);   /* the fit is the TA_FL_TAIL_STEPS-th block after the tail */
+    size_t front, steps = fl.steps;
+    assert_ptr_equal(ta_fl_find_locked(&fl, 64, TA_ALIGN, &front), fit);
+    assert_int_equal(fl.steps - steps, TA_FL_TAIL_STEPS + 1);
+    check_all();
+}
+
+static void test_tail_taken_after_tail_steps(void **state) {
+    (void)state;
+    holes_then_fit(TA_FL_TAIL_STEPS);   /* one small hole more: the fit is beyond the bound */
+    size_t front, steps = fl.steps;
+    assert_ptr_equal(ta_fl_find_locked(&fl, 64, TA_ALIGN, &front), fl.tail);
+    assert_int_equal(fl.steps - steps, TA_FL_TAIL_STEPS + 1);
     check_all();
 }
 
@@ -710,6 +777,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_corrupted_link_is_caught, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overflow_into_next_header_is_caught, setup, teardown),
         cmocka_unit_test_setup_teardown(test_address_order_across_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_kept_for_last, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_steps_bound_the_search, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tail_taken_after_tail_steps, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
