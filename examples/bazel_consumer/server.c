@@ -41,7 +41,9 @@ static unsigned hash(const char *s) {
 
 /* Returns a malloc'd answer line. */
 static char *handle(char *line) {
-    char *cmd = strtok(line, " \r\n"), *key = strtok(NULL, " \r\n"), *value = strtok(NULL, "\r\n");
+    char *save = NULL;   /* strtok_r: connection threads parse at the same time */
+    char *cmd = strtok_r(line, " \r\n", &save), *key = strtok_r(NULL, " \r\n", &save);
+    char *value = strtok_r(NULL, "\r\n", &save);
     if (!cmd || !key) return strdup("ERROR\n");
     unsigned b = hash(key);
     char *answer = NULL;
