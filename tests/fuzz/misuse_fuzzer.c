@@ -308,7 +308,8 @@ static void bad_corrupt_header(fz_model *m, uint8_t p1, uint8_t p2, uint8_t p3) 
     unsigned mask = F(CORRUPT_HEADER);
     if (k == 8 && (delta & 0xf0) == 0) {   /* only the state bits changed: the key still verifies */
         unsigned st = (large ? TA_STATE_LARGE : TA_STATE_USED) ^ delta;
-        if (large || st == TA_STATE_QUEUED) mask = freed;   /* reads as freed (or queued) before */
+        /* reads as freed before: queued, or in its thread's cache (CACHED, 6 = USED ^ 7) */
+        if (large || st == TA_STATE_QUEUED || st == TA_STATE_CACHED) mask = freed;
         /* FREE: a block not on the free list names the forged state; reading it as a second free is
          * also a report of the misuse */
         if (!large && st == TA_STATE_FREE) mask = F(CORRUPT_HEADER) | freed;
