@@ -89,8 +89,9 @@ static ta_arena *large_arena(void) {
     return a ? a : ta_arena_mine();
 }
 
-/* A large block: a mapping this thread's arena kept from an earlier free when one fits (its pages
- * are there already: *fresh = 0, contents not zero), else a fresh mapping (*fresh = 1). */
+/* A large block: a mapping this thread's arena kept from an earlier free, resized if need be (its
+ * pages are there already: *fresh = 0, contents not zero), else a fresh mapping (*fresh = 1). A kept
+ * mapping that cannot grow means the system is out of memory: NULL, ENOMEM (the mapping is gone). */
 static void *large_alloc(size_t n, size_t align, int *fresh) {
     ta_arena *a = large_arena();
     size_t need;

@@ -193,14 +193,22 @@ void ta_decay_large_put(ta_arena *a, ta_large *l) {
 }
 
 ta_large *ta_decay_large_take(ta_arena *a, size_t map_size, size_t align) {
-    size_t most = map_size + map_size / 4 + ((size_t)64 << 10);
+    size_t most = map_size + ta_large_slack(map_size);
     ta_large *got = NULL;
     ta_arena_lock(a);
+    /* the distance of a mapping from the need: 0 when it fits as it is, else the bytes to unmap or
+     * to grow by (a resize is one system call; a fresh mapping is one, plus a fault per page) */
     unsigned best = a->lcache_n;
+    size_t best_dist = SIZE_MAX;
     for (unsigned i = 0; i < a->lcache_n; i++) {
         ta_large *l = a->lcache[i];
-        if (l->map_size < map_size || l->map_size > most || ((uintptr_t)l & (align - 1))) continue;
-        if (best == a->lcache_n || l->map_size < a->lcache[best]->map_size) best = i;
+        if (((uintptr_t)l & (align - 1)) || l->map_size < map_size / 2) continue;   /* grown at most twofold */
+        size_t dist = l->map_size < map_size ? map_size - l->map_size
+                    : l->map_size > most ? l->map_size - map_size : 0;
+        if (dist < best_dist || (dist == 0 && l->map_size < a->lcache[best]->map_size)) {
+            best = i;
+            best_dist = dist;
+        }
     }
     if (best < a->lcache_n) {
         got = a->lcache[best];

@@ -28,8 +28,10 @@ static TA_ALWAYS_INLINE void ta_decay_maybe(ta_arena *a) {
 /* Freed large mappings kept for reuse, a few per arena (the freeing thread's), under its lock. */
 /* Keeps l (released by ta_large_release) for reuse; an entry pushed out is unmapped. */
 TA_HIDDEN void ta_decay_large_put(ta_arena *a, ta_large *l) TA_EXCLUDES(a->lock);
-/* A kept mapping whose size fits map_size (not more than a quarter larger, plus 64 KiB) and whose
- * base is aligned to align, removed from the cache; NULL when none. */
+/* A kept mapping for a block that needs map_size bytes at a base aligned to align, removed from the
+ * cache: the smallest one that fits as it is (up to ta_large_slack larger), else the one closest in
+ * size (ta_large_reuse cuts it down, or grows it at most twofold); NULL when none is aligned and at
+ * least half the size. */
 TA_HIDDEN ta_large *ta_decay_large_take(ta_arena *a, size_t map_size, size_t align) TA_EXCLUDES(a->lock);
 
 #endif

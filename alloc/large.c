@@ -68,10 +68,68 @@ void *ta_large_alloc(size_t n, size_t align) {
     return large_place(l, large_offset(align), usable);
 }
 
+/* The base alignment a mapping keeps when it moves: its own, and at least a segment's. */
+static size_t large_base_align(const ta_large *l) {
+    size_t a = (size_t)((uintptr_t)l & (uintptr_t)-(intptr_t)(uintptr_t)l);
+    return a < TA_SEGMENT_SIZE ? TA_SEGMENT_SIZE : a;
+}
+
+/* Grows the mapping of l to new_map bytes without copying: by mremap in place, else onto a fresh
+ * aligned mapping (registered in the segment map before the pages move there, so a failure leaves
+ * l as it was). Returns the mapping (l, or where it moved) with map_size set, or NULL with errno
+ * ENOMEM and l untouched. Accounting is the caller's. */
+static ta_large *large_remap(ta_large *l, size_t new_map) {
+    size_t old_map = l->map_size;
+    if (ta_os_resize(l, old_map, new_map) == 0) {
+        if (ta_segmap_register(l, new_map, &l->span) != 0) {
+            (void)ta_os_resize(l, new_map, old_map);   /* a shrink in place: cannot fail */
+            errno = ENOMEM;
+            return NULL;
+        }
+        l->map_size = new_map;
+        return l;
+    }
+    ta_large *m = ta_os_map_aligned(new_map, large_base_align(l));
+    if (!m) return NULL;
+    if (ta_segmap_register(m, new_map, &m->span) != 0) {
+        ta_os_unmap(m, new_map);
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (ta_os_move(l, old_map, new_map, m) != 0) {
+        ta_segmap_unregister(m, new_map);
+        ta_os_unmap(m, new_map);
+        errno = ENOMEM;
+        return NULL;
+    }
+    ta_segmap_unregister(l, old_map);
+    m->map_size = new_map;
+    return m;
+}
+
 void *ta_large_reuse(ta_large *l, size_t n, size_t align) {
     size_t usable = (n + TA_ALIGN - 1) & ~(size_t)(TA_ALIGN - 1);
-    ta_atomic_sub_relaxed(&large_cached, l->map_size);
-    return large_place(l, large_offset(align), usable);
+    size_t offset = large_offset(align), need = large_map_size(offset, usable), old_map = l->map_size;
+    ta_atomic_sub_relaxed(&large_cached, old_map);
+    if (need > old_map) {
+        ta_large *m = large_remap(l, need);
+        if (!m) {   /* out of memory: the mapping goes back to the system */
+            ta_atomic_add_relaxed(&large_cached, old_map);
+            ta_large_unmap(l);
+            errno = ENOMEM;
+            return NULL;
+        }
+        l = m;
+        ta_atomic_add_relaxed(&large_mapped, need - old_map);
+    } else if (old_map - need > ta_large_slack(need)) {
+        /* give back the pages past the new block; its segment-map entries past them go too */
+        size_t chunk_end = (need + TA_SEGMENT_SIZE - 1) & ~(TA_SEGMENT_SIZE - 1);
+        ta_os_unmap((char *)l + need, old_map - need);
+        if (old_map > chunk_end) ta_segmap_unregister((char *)l + chunk_end, old_map - chunk_end);
+        l->map_size = need;
+        ta_atomic_sub_relaxed(&large_mapped, old_map - need);
+    }
+    return large_place(l, offset, usable);
 }
 
 static void large_validate(ta_large *l, const void *user, const char *op) {
@@ -127,24 +185,8 @@ void *ta_large_grow(ta_large *l, size_t n) {
         ta_block_set(ta_block_of(l->user), usable + TA_HDR, TA_STATE_LARGE);
         return l->user;
     }
-    size_t map_align = ((uintptr_t)l & (uintptr_t)-(intptr_t)(uintptr_t)l);   /* its base's alignment */
-    if (map_align < TA_SEGMENT_SIZE) map_align = TA_SEGMENT_SIZE;
-    ta_large *m = ta_os_remap(l, old_map, new_map, map_align);
+    ta_large *m = large_remap(l, new_map);
     if (!m) return NULL;   /* errno ENOMEM; l untouched */
-    if (m != l) {
-        if (ta_segmap_register(m, new_map, &m->span) != 0) {   /* give the pages back where they were */
-            ta_large *back = ta_os_remap(m, new_map, old_map, map_align);
-            if (back != l) ta_fault(TA_FAULT_INTERNAL, m, "a large block could not be moved back after a failed remap");
-            errno = ENOMEM;
-            return NULL;
-        }
-        ta_segmap_unregister(l, old_map);
-    } else if (ta_segmap_register(m, new_map, &m->span) != 0) {
-        (void)ta_os_remap(m, new_map, old_map, map_align);   /* shrink back in place */
-        errno = ENOMEM;
-        return NULL;
-    }
-    m->map_size = new_map;
     m->user = (char *)m + offset;
     ta_atomic_add_relaxed(&large_mapped, new_map - old_map);
     ta_atomic_add_relaxed(&large_usable, usable - m->usable);

@@ -38,8 +38,13 @@ TA_HIDDEN void *ta_large_alloc(size_t n, size_t align);
 /* The mapping size a block of n bytes aligned to align needs (for matching a kept mapping). -1 when
  * no mapping can hold it. */
 TA_HIDDEN int ta_large_need(size_t n, size_t align, size_t *map_size);
-/* A freed mapping (map_size >= ta_large_need's) laid out again as a block of n bytes aligned to align
- * (the mapping's base must be aligned to it): no system call, its pages are already there. */
+/* How much larger than need a kept mapping may be and still be reused as it is. */
+static inline size_t ta_large_slack(size_t need) { return need / 4 + ((size_t)64 << 10); }
+/* A freed mapping laid out again as a block of n bytes aligned to align (the mapping's base must be
+ * aligned to it); its resident pages are reused, no page is faulted in again. When it is at most
+ * ta_large_slack larger than the block needs, no system call; when larger, the pages past the block
+ * are unmapped; when smaller, the mapping grows by mremap (in place, or moved with its pages).
+ * Returns the user pointer, or NULL with errno ENOMEM and l unmapped (it could not grow). */
 TA_HIDDEN void *ta_large_reuse(ta_large *l, size_t n, size_t align);
 /* Frees a large block found by segmap lookup: validates pointer, state and canary (faults), then the
  * block's state is QUEUED (a second free or a use is reported) while the mapping stays mapped: the

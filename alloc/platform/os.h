@@ -58,11 +58,14 @@ TA_HIDDEN long   ta_os_pid(void);
 
 /* Memory over time (the decay of free memory; large mappings that grow).
  *  - ta_os_now_ms(): a monotonic clock in milliseconds (coarse: vDSO, no system call as a rule).
- *  - ta_os_remap(p, old_size, new_size, align): the mapping at p (old_size bytes, as mapped) grown
- *    to new_size without copying: in place when the address space after it is free, else moved to a
- *    fresh address aligned to align. Returns the address (p when in place), or NULL (errno ENOMEM)
- *    with the old mapping untouched. Sizes are page multiples, align a power of two >= page. */
+ *  - ta_os_resize(p, old_size, new_size): the mapping at p (old_size bytes, as mapped) grown or
+ *    shrunk in place by mremap, without copying. Returns 0, or -1 when the address space after it
+ *    is taken (a shrink does not fail). Sizes are page multiples.
+ *  - ta_os_move(p, old_size, new_size, dst): the pages of the mapping at p moved (mremap, no copy)
+ *    onto dst, a mapping of new_size bytes the caller made for them (so nothing else can be
+ *    replaced); p's range is unmapped. Returns 0, or -1 with both mappings untouched. */
 TA_HIDDEN uint64_t ta_os_now_ms(void);
-TA_HIDDEN void  *ta_os_remap(void *p, size_t old_size, size_t new_size, size_t align);
+TA_HIDDEN int    ta_os_resize(void *p, size_t old_size, size_t new_size);
+TA_HIDDEN int    ta_os_move(void *p, size_t old_size, size_t new_size, void *dst);
 
 #endif

@@ -282,19 +282,17 @@ uint64_t ta_os_now_ms(void) {
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-void *ta_os_remap(void *p, size_t old_size, size_t new_size, size_t align) {
+int ta_os_resize(void *p, size_t old_size, size_t new_size) {
+    if (new_size > old_size && os_should_fail()) return -1;
     int saved = errno;
-    void *q = mremap(p, old_size, new_size, 0);   /* in place, when the space after p is free */
-    if (q != MAP_FAILED) { errno = saved; return q; }
-    /* Elsewhere: a fresh aligned mapping as the destination, the pages moved into it (no copy). */
-    void *dst = ta_os_map_aligned(new_size, align);
-    if (!dst) { errno = ENOMEM; return NULL; }
-    q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
-    if (q == MAP_FAILED) {
-        munmap(dst, new_size);
-        errno = ENOMEM;
-        return NULL;
-    }
+    void *q = mremap(p, old_size, new_size, 0);   /* in place, or not at all */
     errno = saved;
-    return q;
+    return q == p ? 0 : -1;
+}
+
+int ta_os_move(void *p, size_t old_size, size_t new_size, void *dst) {
+    int saved = errno;
+    void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+    errno = saved;
+    return q == dst ? 0 : -1;
 }

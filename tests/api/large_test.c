@@ -1,8 +1,13 @@
 /* large_test.c - requests at or above the mmap threshold get their own mapping: the large-block
  * statistics and the mapped total rise by the block and fall back on free; the heap walk does not
- * visit them; their contents survive; their usable size covers the request. */
+ * visit them; their contents survive; their usable size covers the request. A freed mapping is kept
+ * and reused for the next large request: as it is when it fits, cut down when it is much larger,
+ * grown when it is smaller, its pages kept either way. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "tests/api/api_util.h"
 #include "tests/testlib/heap_shape.h"
@@ -137,12 +142,132 @@ static void test_large_and_small_interleaved(void **state) {
     assert_heap_ok();
 }
 
+/* Whether the page holding address a is mapped (mincore fails with ENOMEM on an unmapped range). */
+static int page_mapped(const void *a) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char vec;
+    void *pg = (void *)((uintptr_t)a & ~(uintptr_t)(page - 1));
+    if (mincore(pg, page, &vec) == 0) return 1;
+    assert_int_equal(errno, ENOMEM);
+    return 0;
+}
+
+/* The first page past a large block's usable bytes and its canary. */
+static const char *page_after(const void *p) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t end = (uintptr_t)p + ta_usable_size((void *)p) + 8;
+    return (const char *)((end + page - 1) & ~(uintptr_t)(page - 1));
+}
+
+/* Starts from an empty keep list, with the thread's arena set up (mappings are kept per arena). */
+static void keep_list_empty(void) {
+    void *warm = ta_malloc(16);
+    assert_non_null(warm);
+    ta_free(warm);
+    ta_collect();
+    ta_stats s;
+    ta_get_stats(&s);
+    assert_int_equal(s.large_cached, 0);
+}
+
+/* A kept mapping much larger than the next request is reused at the same place, cut down: the pages
+ * past the new block are unmapped and leave the mapped total. */
+static void test_kept_larger_mapping_is_cut_down(void **state) {
+    keep_list_empty();
+    size_t big = threshold() * 8, small = threshold() * 2;
+    char *p = ta_malloc(big);
+    assert_non_null(p);
+    memset(p, 0x5A, big);
+    ta_free(p);
+    ta_stats s0, s1;
+    ta_get_stats(&s0);
+    assert_true(s0.large_cached >= big);
+    char *q = ta_malloc(small);
+    assert_ptr_equal(q, p);   /* the kept mapping, not a fresh one */
+    assert_true(all_bytes(q, small, 0x5A));   /* its pages were kept: the old bytes are there */
+    assert_false(page_mapped(page_after(q)));
+    ta_get_stats(&s1);
+    assert_int_equal(s1.large_cached, 0);
+    assert_true(s1.mapped <= s0.mapped && s0.mapped - s1.mapped >= big - small - 2 * 4096);
+    pattern_fill(q, small, 7);
+    assert_true(pattern_ok(q, small, 7));
+    ta_free(q);
+    assert_heap_ok();
+}
+
+/* A kept mapping smaller than the next request is grown (in place or moved with its pages): the
+ * old bytes are still at the start of the new block, and the whole block is usable. */
+static void test_kept_smaller_mapping_is_grown(void **state) {
+    keep_list_empty();
+    size_t small = threshold() * 4, big = threshold() * 7;   /* grown less than twofold */
+    char *p = ta_malloc(small);
+    assert_non_null(p);
+    memset(p, 0x3C, small);
+    ta_free(p);
+    ta_stats s0, s1;
+    ta_get_stats(&s0);
+    char *q = ta_malloc(big);
+    assert_non_null(q);
+    assert_true(ta_usable_size(q) >= big);
+    assert_true(all_bytes(q, small, 0x3C));   /* the kept pages (moved or not), not fresh zero pages */
+    ta_get_stats(&s1);
+    assert_int_equal(s1.large_cached, 0);
+    assert_true(s1.mapped >= s0.mapped + (big - small));
+    pattern_fill(q, big, 12);
+    assert_true(pattern_ok(q, big, 12));
+    ta_free(q);
+    ta_collect();
+    assert_heap_ok();
+}
+
+/* Of several kept mappings, one that fits as it is wins over one that would be resized. */
+static void test_kept_mapping_that_fits_is_preferred(void **state) {
+    keep_list_empty();
+    size_t t = threshold();
+    char *a = ta_malloc(t * 8), *b = ta_malloc(t * 3), *c = ta_malloc(t);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    ta_free(a);
+    ta_free(b);
+    ta_free(c);
+    char *q = ta_malloc(t * 3 - 4096);
+    assert_ptr_equal(q, b);
+    ta_free(q);
+    ta_collect();
+    assert_heap_ok();
+}
+
+/* calloc on a reused mapping, cut down or grown, is zero over the whole block. */
+static void test_calloc_on_resized_mapping_is_zero(void **state) {
+    keep_list_empty();
+    size_t t = threshold();
+    unsigned char *p = ta_malloc(t * 8);
+    assert_non_null(p);
+    memset(p, 0xEE, t * 8);
+    ta_free(p);
+    unsigned char *q = ta_calloc(1, t * 2);
+    assert_non_null(q);
+    assert_true(all_zero(q, t * 2));
+    memset(q, 0xEE, t * 2);
+    ta_free(q);
+    unsigned char *r = ta_calloc(1, t * 3);   /* grows the kept mapping (less than twofold) */
+    assert_non_null(r);
+    assert_true(all_zero(r, t * 3));
+    ta_free(r);
+    ta_collect();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_threshold_boundary),
         cmocka_unit_test(test_large_blocks_hold_contents),
         cmocka_unit_test(test_large_calloc_after_free_is_zero),
         cmocka_unit_test(test_large_and_small_interleaved),
+        cmocka_unit_test(test_kept_larger_mapping_is_cut_down),
+        cmocka_unit_test(test_kept_smaller_mapping_is_grown),
+        cmocka_unit_test(test_kept_mapping_that_fits_is_preferred),
+        cmocka_unit_test(test_calloc_on_resized_mapping_is_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
