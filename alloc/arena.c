@@ -154,6 +154,7 @@ static size_t arena_drain_locked(ta_arena *a, size_t budget) TA_REQUIRES(a->lock
             if (from) ta_fault(TA_FAULT_CORRUPT_LINK, ta_block_user(from), "remote free queue link written after free");
             ta_fault(TA_FAULT_CORRUPT_LINK, b, "remote free queue entry");
         }
+        ta_remote_prefetch_ahead(b);
         a->pending = ta_remote_next(b);
         from = b;
         arena_release_locked(a, b);

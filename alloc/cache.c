@@ -199,6 +199,7 @@ static void cache_take_remote(ta_cache *c, ta_arena *a) {
             if (from) ta_fault(TA_FAULT_CORRUPT_LINK, ta_block_user(from), "remote free queue link written after free");
             ta_fault(TA_FAULT_CORRUPT_LINK, b, "remote free queue entry");
         }
+        ta_remote_prefetch_ahead(b);
         ta_block *next = ta_remote_next(b);
         size_t size = b->size;
         ta_cache_bin *bin = size <= TA_CACHE_MAX_BLOCK ? ta_cache_bin_of_size(c, size) : NULL;
@@ -291,7 +292,9 @@ static void cache_free_remote(ta_cache *c, ta_segment *s, ta_block *b, uint64_t 
     }
     cache_link(b, o->head);
     o->head = b;
-    uint32_t n = ta_atomic_load_relaxed(&o->a_count) + 1;
+    uint32_t i = ta_atomic_load_relaxed(&o->a_count), n = i + 1;
+    ta_remote_set_ahead(b, i >= TA_REMOTE_AHEAD ? o->recent[i % TA_REMOTE_AHEAD] : NULL);
+    o->recent[i % TA_REMOTE_AHEAD] = b;
     ta_atomic_store_relaxed(&o->a_count, n);
     if (n >= TA_OUTBOX_BATCH) cache_outbox_push(o);
 }

@@ -35,6 +35,7 @@
 #include "alloc/config.h"
 #include "alloc/platform/atomic.h"
 #include "alloc/platform/compiler.h"
+#include "alloc/remote.h"
 
 typedef struct ta_cache_bin {
     ta_block *head;          /* newest cached block, NULL when empty; owner thread only */
@@ -48,6 +49,8 @@ typedef struct ta_outbox {
     ta_block *head;                /* most recently added block; links lead to tail */
     ta_block *tail;                /* first added; its link is set when the chain is pushed */
     ta_atomic_u32 a_count;         /* blocks in the chain, < TA_OUTBOX_BATCH (read by stats) */
+    ta_block *recent[TA_REMOTE_AHEAD];   /* block i of the chain at [i % TA_REMOTE_AHEAD]: the
+                                            look-ahead hint of block i + TA_REMOTE_AHEAD */
 } ta_outbox;
 
 enum ta_cache_state {

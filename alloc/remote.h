@@ -6,6 +6,11 @@
  *   which shares the head's cache line so a push dirties no extra line.
  * Consumer: the owning arena, under its lock, takes the whole chain with one acquire exchange
  *   (no ABA: nothing is ever popped singly) and walks it in bounded batches.
+ * Look-ahead: a block's second payload word holds, safe-linked too, a hint: the block TA_REMOTE_AHEAD
+ *   places further down its chain (a thread cache's outbox writes it; a single push writes NULL).
+ *   The consumer only prefetches it, never reads through it, so a hint that is wrong (overwritten
+ *   after free) costs a wasted prefetch and nothing else; walking the chain is a dependent load per
+ *   block, and the hint lets the lines of the next blocks come over from the freeing core meanwhile.
  * Invariant: every block on the chain has state QUEUED (set by the producer's claim before push). */
 #ifndef TA_REMOTE_H
 #define TA_REMOTE_H
@@ -28,9 +33,23 @@ static inline void ta_remote_init(ta_remote *q) {
 
 static TA_ALWAYS_INLINE uintptr_t *ta_remote_slot(ta_block *b) { return (uintptr_t *)ta_block_user(b); }
 
+#define TA_REMOTE_AHEAD 8u   /* blocks between a block and its look-ahead hint */
+
+static TA_ALWAYS_INLINE void ta_remote_set_ahead(ta_block *b, const ta_block *ahead) {
+    uintptr_t *slot = ta_remote_slot(b) + 1;
+    *slot = ta_link_encode(slot, ahead);
+}
+
+/* Prefetches b's look-ahead hint (never dereferenced: a prefetch does not fault). */
+static TA_ALWAYS_INLINE void ta_remote_prefetch_ahead(ta_block *b) {
+    uintptr_t *slot = ta_remote_slot(b) + 1;
+    TA_PREFETCH(ta_link_decode(slot, *slot));
+}
+
 static inline void ta_remote_push(ta_remote *q, ta_block *b) {
     uintptr_t *slot = ta_remote_slot(b);
     ta_block *head = ta_atomic_load_relaxed(&q->a_head);
+    ta_remote_set_ahead(b, NULL);
     do {
         *slot = ta_link_encode(slot, head);
     } while (!ta_atomic_cas_weak_release(&q->a_head, &head, b));

@@ -16,6 +16,8 @@
 #define TA_CACHELINE_ALIGNED __attribute__((aligned(TA_CACHELINE)))
 #define TA_UNUSED           __attribute__((unused))
 #define TA_TLS_IE           __attribute__((tls_model("initial-exec")))
+/* A hint to bring the line at p into the cache; never faults, whatever p is. */
+#define TA_PREFETCH(p)      __builtin_prefetch((p), 0, 3)
 
 /* Clang thread-safety analysis (-Wthread-safety under --config=clang). In C, clang 14 accepts these
  * on functions and types but not guarded_by on struct members, so fields carry a comment instead. */

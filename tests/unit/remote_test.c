@@ -1,6 +1,7 @@
 /* remote_test.c - the lock-free remote free queue: LIFO chains from push/take_all, the empty take,
- * the safe-linked chain word, and 4 pushing threads against 1 consumer taking whole chains, where
- * every block must arrive exactly once. */
+ * the safe-linked chain word, the look-ahead hint word (safe-linked, cleared by a single push, only
+ * ever prefetched), and 4 pushing threads against 1 consumer taking whole chains, where every block
+ * must arrive exactly once. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,7 +15,7 @@
 #include "alloc/block.h"
 #include "alloc/remote.h"
 
-#define BLOCK 32   /* minimal blocks: header + the one link word the queue writes */
+#define BLOCK 32   /* minimal blocks: header + the link word and the hint word the queue writes */
 
 /* n QUEUED blocks in one 16-aligned buffer, as a freeing thread leaves them before pushing. */
 static ta_block *make_blocks(size_t n) {
@@ -69,7 +70,7 @@ static void test_push_take_is_lifo_chain(void **state) {
     assert_null(ta_remote_next(nth(base, 3)));
     assert_int_equal(ta_atomic_load_relaxed(&q.a_pushed), 5);
 
-    /* Pushing writes only the link word: headers (and so states) are untouched. */
+    /* Pushing writes only the link and hint words: headers (and so states) are untouched. */
     for (size_t i = 0; i < 5; i++) {
         assert_true(ta_block_is(nth(base, i), TA_STATE_QUEUED));
         assert_int_equal(nth(base, i)->size, TA_MIN_BLOCK);
@@ -90,6 +91,43 @@ static void test_link_word_is_safe_linked(void **state) {
     /* A stray write to the word decodes to something else, which the drainer then rejects. */
     *ta_remote_slot(nth(base, 1)) ^= (uintptr_t)1 << 20;
     assert_ptr_not_equal(ta_remote_next(nth(base, 1)), nth(base, 0));
+    free(base);
+}
+
+/* The hint word (the block TA_REMOTE_AHEAD places down the chain) is safe-linked; a single push
+ * clears it; a hint that is garbage (written after free) is only prefetched: the chain walk that
+ * prefetches each hint still yields every block, in order. */
+static void test_ahead_hint(void **state) {
+    (void)state;
+    enum { N = 3 * TA_REMOTE_AHEAD };
+    ta_block *base = make_blocks(N);
+    uintptr_t *hint = ta_remote_slot(nth(base, 0)) + 1;
+    *hint = 0x4141414141414141u;
+    ta_remote q;
+    ta_remote_init(&q);
+    ta_remote_push(&q, nth(base, 0));
+    assert_null(ta_link_decode(hint, *hint));   /* cleared by the push */
+
+    /* a chain as an outbox builds it: newest first, each block's hint TA_REMOTE_AHEAD further on */
+    for (size_t i = 1; i < N; i++) {
+        uintptr_t *slot = ta_remote_slot(nth(base, i));
+        *slot = ta_link_encode(slot, nth(base, i - 1));
+        ta_remote_set_ahead(nth(base, i), i >= TA_REMOTE_AHEAD ? nth(base, i - TA_REMOTE_AHEAD) : NULL);
+    }
+    uintptr_t *h = ta_remote_slot(nth(base, N - 1)) + 1;
+    assert_int_not_equal(*h, (uintptr_t)nth(base, N - 1 - TA_REMOTE_AHEAD));   /* not the raw pointer */
+    assert_ptr_equal(ta_link_decode(h, *h), nth(base, N - 1 - TA_REMOTE_AHEAD));
+    /* hints written after free: pointer-sized garbage, NULL, an address nothing maps */
+    *(ta_remote_slot(nth(base, N - 2)) + 1) = 0x4141414141414141u;
+    *(ta_remote_slot(nth(base, N - 3)) + 1) = 0;
+    ta_remote_set_ahead(nth(base, N - 4), (ta_block *)(uintptr_t)0x10);
+    size_t seen = 0;
+    for (ta_block *b = nth(base, N - 1); b != NULL; b = ta_remote_next(b)) {
+        ta_remote_prefetch_ahead(b);
+        assert_ptr_equal(b, nth(base, N - 1 - seen));
+        seen++;
+    }
+    assert_int_equal(seen, N);
     free(base);
 }
 
@@ -186,6 +224,7 @@ int main(void) {
         cmocka_unit_test(test_empty_take),
         cmocka_unit_test(test_push_take_is_lifo_chain),
         cmocka_unit_test(test_link_word_is_safe_linked),
+        cmocka_unit_test(test_ahead_hint),
         cmocka_unit_test(test_four_pushers_one_consumer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
