@@ -68,17 +68,20 @@ void *ta_large_alloc(size_t n, size_t align) {
     return large_place(l, large_offset(align), usable);
 }
 
-/* The base alignment a mapping keeps when it moves: its own, and at least a segment's. */
-static size_t large_base_align(const ta_large *l) {
-    size_t a = (size_t)((uintptr_t)l & (uintptr_t)-(intptr_t)(uintptr_t)l);
+/* The base alignment a mapping needs when it moves, for a block at offset from its base: a
+ * segment's (the segment map's unit), or the block's alignment when larger. offset is a multiple of
+ * that alignment (large_offset), so its lowest set bit bounds it; the base's own address is not
+ * used, as its alignment may be far larger than anything needs by chance. */
+static size_t large_base_align(size_t offset) {
+    size_t a = offset & (~offset + 1);
     return a < TA_SEGMENT_SIZE ? TA_SEGMENT_SIZE : a;
 }
 
 /* Grows the mapping of l to new_map bytes without copying: by mremap in place, else onto a fresh
- * aligned mapping (registered in the segment map before the pages move there, so a failure leaves
- * l as it was). Returns the mapping (l, or where it moved) with map_size set, or NULL with errno
- * ENOMEM and l untouched. Accounting is the caller's. */
-static ta_large *large_remap(ta_large *l, size_t new_map) {
+ * mapping aligned to map_align (registered in the segment map before the pages move there, so a
+ * failure leaves l as it was). Returns the mapping (l, or where it moved) with map_size set, or
+ * NULL with errno ENOMEM and l untouched. Accounting is the caller's. */
+static ta_large *large_remap(ta_large *l, size_t new_map, size_t map_align) {
     size_t old_map = l->map_size;
     if (ta_os_resize(l, old_map, new_map) == 0) {
         if (ta_segmap_register(l, new_map, &l->span) != 0) {
@@ -89,7 +92,7 @@ static ta_large *large_remap(ta_large *l, size_t new_map) {
         l->map_size = new_map;
         return l;
     }
-    ta_large *m = ta_os_map_aligned(new_map, large_base_align(l));
+    ta_large *m = ta_os_map_aligned(new_map, map_align);
     if (!m) return NULL;
     if (ta_segmap_register(m, new_map, &m->span) != 0) {
         ta_os_unmap(m, new_map);
@@ -112,7 +115,7 @@ void *ta_large_reuse(ta_large *l, size_t n, size_t align) {
     size_t offset = large_offset(align), need = large_map_size(offset, usable), old_map = l->map_size;
     ta_atomic_sub_relaxed(&large_cached, old_map);
     if (need > old_map) {
-        ta_large *m = large_remap(l, need);
+        ta_large *m = large_remap(l, need, large_base_align(offset));
         if (!m) {   /* out of memory: the mapping goes back to the system */
             ta_atomic_add_relaxed(&large_cached, old_map);
             ta_large_unmap(l);
@@ -185,7 +188,7 @@ void *ta_large_grow(ta_large *l, size_t n) {
         ta_block_set(ta_block_of(l->user), usable + TA_HDR, TA_STATE_LARGE);
         return l->user;
     }
-    ta_large *m = large_remap(l, new_map);
+    ta_large *m = large_remap(l, new_map, large_base_align(offset));
     if (!m) return NULL;   /* errno ENOMEM; l untouched */
     m->user = (char *)m + offset;
     ta_atomic_add_relaxed(&large_mapped, new_map - old_map);

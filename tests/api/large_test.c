@@ -238,6 +238,30 @@ static void test_kept_mapping_that_fits_is_preferred(void **state) {
     assert_heap_ok();
 }
 
+/* An aligned request served from a kept mapping (grown, or as it is) keeps its alignment. */
+static void test_kept_mapping_for_aligned_request(void **state) {
+    keep_list_empty();
+    size_t al = (size_t)8 << 20, t = threshold();
+    char *p = ta_aligned_alloc(al, t * 4);
+    assert_non_null(p);
+    assert_aligned(p, al);
+    ta_free(p);
+    char *q = ta_aligned_alloc(al, t * 7);   /* the kept mapping, grown */
+    assert_non_null(q);
+    assert_aligned(q, al);
+    assert_true(ta_usable_size(q) >= t * 7);
+    pattern_fill(q, t * 7, 3);
+    ta_free(q);
+    char *r = ta_aligned_alloc(al, t * 2);   /* the same mapping, as it is (under twice the size) */
+    assert_non_null(r);
+    assert_aligned(r, al);
+    pattern_fill(r, t * 2, 4);
+    assert_true(pattern_ok(r, t * 2, 4));
+    ta_free(r);
+    ta_collect();
+    assert_heap_ok();
+}
+
 /* calloc on a reused mapping, cut down or grown, is zero over the whole block. */
 static void test_calloc_on_resized_mapping_is_zero(void **state) {
     keep_list_empty();
@@ -268,6 +292,7 @@ int main(void) {
         cmocka_unit_test(test_kept_smaller_mapping_is_grown),
         cmocka_unit_test(test_kept_mapping_that_fits_is_preferred),
         cmocka_unit_test(test_calloc_on_resized_mapping_is_zero),
+        cmocka_unit_test(test_kept_mapping_for_aligned_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
