@@ -79,8 +79,8 @@ static size_t large_base_align(size_t offset) {
 
 /* Grows the mapping of l to new_map bytes without copying: by mremap in place, else onto a fresh
  * mapping aligned to map_align (registered in the segment map before the pages move there, so a
- * failure leaves l as it was). Returns the mapping (l, or where it moved) with map_size set, or
- * NULL with errno ENOMEM and l untouched. Accounting is the caller's. */
+ * failure leaves l as it was). Returns the mapping (l, or where it moved) with map_size set and
+ * counted in large_mapped, or NULL with errno ENOMEM and l untouched. */
 static ta_large *large_remap(ta_large *l, size_t new_map, size_t map_align) {
     size_t old_map = l->map_size;
     if (ta_os_resize(l, old_map, new_map) == 0) {
@@ -90,6 +90,7 @@ static ta_large *large_remap(ta_large *l, size_t new_map, size_t map_align) {
             return NULL;
         }
         l->map_size = new_map;
+        ta_atomic_add_relaxed(&large_mapped, new_map - old_map);
         return l;
     }
     ta_large *m = ta_os_map_aligned(new_map, map_align);
@@ -107,23 +108,21 @@ static ta_large *large_remap(ta_large *l, size_t new_map, size_t map_align) {
     }
     ta_segmap_unregister(l, old_map);
     m->map_size = new_map;
+    ta_atomic_add_relaxed(&large_mapped, new_map - old_map);
     return m;
 }
 
 void *ta_large_reuse(ta_large *l, size_t n, size_t align) {
     size_t usable = (n + TA_ALIGN - 1) & ~(size_t)(TA_ALIGN - 1);
     size_t offset = large_offset(align), need = large_map_size(offset, usable), old_map = l->map_size;
-    ta_atomic_sub_relaxed(&large_cached, old_map);
     if (need > old_map) {
         ta_large *m = large_remap(l, need, large_base_align(offset));
         if (!m) {   /* out of memory: the mapping goes back to the system */
-            ta_atomic_add_relaxed(&large_cached, old_map);
             ta_large_unmap(l);
             errno = ENOMEM;
             return NULL;
         }
         l = m;
-        ta_atomic_add_relaxed(&large_mapped, need - old_map);
     } else if (old_map - need > ta_large_slack(need)) {
         /* give back the pages past the new block; its segment-map entries past them go too */
         size_t chunk_end = (need + TA_SEGMENT_SIZE - 1) & ~(TA_SEGMENT_SIZE - 1);
@@ -132,6 +131,7 @@ void *ta_large_reuse(ta_large *l, size_t n, size_t align) {
         l->map_size = need;
         ta_atomic_sub_relaxed(&large_mapped, old_map - need);
     }
+    ta_atomic_sub_relaxed(&large_cached, old_map);   /* kept no more: in use again */
     return large_place(l, offset, usable);
 }
 
@@ -191,7 +191,6 @@ void *ta_large_grow(ta_large *l, size_t n) {
     ta_large *m = large_remap(l, new_map, large_base_align(offset));
     if (!m) return NULL;   /* errno ENOMEM; l untouched */
     m->user = (char *)m + offset;
-    ta_atomic_add_relaxed(&large_mapped, new_map - old_map);
     ta_atomic_add_relaxed(&large_usable, usable - m->usable);
     m->usable = usable;
     *large_canary(m) = large_canary_value(m);
