@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "tamalloc.h"
+#include "tests/testlib/proc_mem.h"
 #include "tests/testlib/pattern.h"
 
 #define THREADS 20000
@@ -81,16 +82,6 @@ static void *short_lived(void *arg) {
     return NULL;
 }
 
-static size_t resident_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, resident = 0;
-    if (f) {
-        if (fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
-        fclose(f);
-    }
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 static void test_thread_churn_rss(void **state) {
     (void)state;
     static job jobs[WAVE];
@@ -102,7 +93,7 @@ static void test_thread_churn_rss(void **state) {
     for (unsigned done = 0; done < THREADS; done += WAVE) {
         if (done == WARMUP) {
             ta_collect();   /* free pages go back at decay ticks; measure what stays after a collect */
-            baseline = resident_bytes();
+            baseline = proc_resident_bytes();
         }
         for (unsigned k = 0; k < WAVE; k++) {
             jobs[k].seq = done + k;
@@ -126,7 +117,7 @@ static void test_thread_churn_rss(void **state) {
     pthread_join(surv, NULL);
     assert_int_equal(survivor_corrupt, 0);
     ta_collect();
-    size_t end = resident_bytes();
+    size_t end = proc_resident_bytes();
     print_message("resident after %d threads: %zu KiB, at the end of %d: %zu KiB\n", WARMUP, baseline >> 10, THREADS,
                   end >> 10);
     assert_true(baseline > 0);

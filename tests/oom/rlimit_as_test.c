@@ -19,6 +19,7 @@
 
 #include "tamalloc.h"
 #include "tests/testlib/pattern.h"
+#include "tests/testlib/proc_mem.h"
 #include "tests/testlib/rng.h"
 
 #define MAX_BLOCKS 200000
@@ -26,17 +27,6 @@
 static void *blocks[MAX_BLOCKS];
 static size_t block_sizes[MAX_BLOCKS];
 static struct rlimit original;
-
-/* Bytes of address space in use now. */
-static size_t vm_size(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long pages = 0;
-    if (f) {
-        if (fscanf(f, "%lu", &pages) != 1) pages = 0;
-        fclose(f);
-    }
-    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
-}
 
 static void set_as_limit(size_t bytes) {
     struct rlimit r = {bytes, original.rlim_max};
@@ -70,7 +60,7 @@ static int fill_until_enomem(int *count, size_t size, uint64_t tag) {
 static void test_single_thread_exhaustion(void **state) {
     (void)state;
     int count = 0;
-    set_as_limit(vm_size() + ((size_t)256 << 20));
+    set_as_limit(proc_vm_bytes() + ((size_t)256 << 20));
     assert_true(fill_until_enomem(&count, 1 << 20, 1) > 0);      /* large blocks */
     int medium = fill_until_enomem(&count, 60000, 2);            /* arena growth */
     int small = fill_until_enomem(&count, 100, 3);               /* what is left in segments */
@@ -165,7 +155,7 @@ static void wait_all_succeed(worker *w) {
 static void test_limit_changed_while_allocating(void **state) {
     (void)state;
     static worker w[WORKERS];
-    size_t start = vm_size();   /* before the workers' stacks and heaps exist */
+    size_t start = proc_vm_bytes();   /* before the workers' stacks and heaps exist */
     stop = 0;
     phase = 0;
     for (int i = 0; i < WORKERS; i++) {

@@ -19,19 +19,10 @@
 #include <unistd.h>
 
 #include "tamalloc.h"
+#include "tests/testlib/proc_mem.h"
 #include "tests/testlib/rng.h"
 
 #define MIB ((size_t)1 << 20)
-
-static size_t resident_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, resident = 0;
-    if (f) {
-        if (fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
-        fclose(f);
-    }
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
 
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -73,7 +64,7 @@ static void test_burst_then_collect(void **state) {
     ta_collect();
     ta_stats s0;
     ta_get_stats(&s0);
-    size_t start = resident_bytes();
+    size_t start = proc_resident_bytes();
     static burst jobs[BURST_THREADS];
     pthread_t t[BURST_THREADS];
     for (int i = 0; i < BURST_THREADS; i++) {
@@ -85,13 +76,13 @@ static void test_burst_then_collect(void **state) {
         assert_int_equal(pthread_create(&t[i], NULL, burst_alloc, &jobs[i]), 0);
     }
     for (int i = 0; i < BURST_THREADS; i++) pthread_join(t[i], NULL);
-    size_t peak = resident_bytes();
+    size_t peak = proc_resident_bytes();
     /* freed by other threads than the ones that allocated: remote frees too */
     for (int i = 0; i < BURST_THREADS; i++) assert_int_equal(pthread_create(&t[i], NULL, burst_free, &jobs[(i + 1) % BURST_THREADS]), 0);
     for (int i = 0; i < BURST_THREADS; i++) pthread_join(t[i], NULL);
     for (int i = 0; i < BURST_THREADS; i++) assert_int_equal(jobs[i].bad, 0);
     ta_collect();
-    size_t end = resident_bytes();
+    size_t end = proc_resident_bytes();
     print_message("burst: resident %zu KiB at start, %zu KiB at the peak, %zu KiB after free + ta_collect\n",
                   start >> 10, peak >> 10, end >> 10);
     assert_true(peak > start + BURST_BYTES / 2);   /* the burst was real */
@@ -111,21 +102,21 @@ static void test_decay_gives_back(void **state) {
     ta_collect();
     enum { N = 64 * 16 };   /* 64 MiB of 64 KiB blocks: medium, from the arena */
     static void *p[N];
-    size_t start = resident_bytes();
+    size_t start = proc_resident_bytes();
     for (int i = 0; i < N; i++) {
         p[i] = ta_malloc(64 << 10);
         assert_non_null(p[i]);
         memset(p[i], 0x33, 64 << 10);
     }
     for (int i = 0; i < N; i++) ta_free(p[i]);
-    size_t freed = resident_bytes();
+    size_t freed = proc_resident_bytes();
     assert_true(freed > start + 48 * MIB);   /* free but resident: nothing went back yet */
     /* The program goes on: the decay time passes, and its calls run the ticks. */
     size_t now = freed;
     for (int round = 0; round < 100 && now > start + 16 * MIB; round++) {
         sleep_ms(20);
         for (int k = 0; k < 64; k++) ta_free(ta_malloc(5000));   /* arena operations */
-        now = resident_bytes();
+        now = proc_resident_bytes();
     }
     ta_stats st;
     ta_get_stats(&st);

@@ -22,21 +22,12 @@
 
 #include "tamalloc.h"
 #include "tests/testlib/pattern.h"
+#include "tests/testlib/proc_mem.h"
 #include "tests/testlib/rng.h"
 
 #define SLOTS 4096
 #define OPS_PER_ROUND 40000
 #define WARM 12
-
-static size_t resident_bytes(void) {
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, resident = 0;
-    if (f) {
-        if (fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
-        fclose(f);
-    }
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
 
 static void *ring[SLOTS];
 static size_t ring_len[SLOTS];
@@ -71,7 +62,7 @@ static void *work(void *arg) {
         if (w->id == 0) {
             struct timespec ts = {0, 30 * 1000000L};
             nanosleep(&ts, NULL);
-            rss_at[round] = resident_bytes();
+            rss_at[round] = proc_resident_bytes();
         }
         pthread_barrier_wait(&round_end);
     }
