@@ -64,14 +64,12 @@ void ta_arena_link_segment_locked(ta_arena *a, ta_segment *s) {
     s->next = at;
     if (prev) prev->next = s; else a->segments = s;
     if (at) at->prev = s;
-    ta_block *b = (ta_block *)s->start;
-    b->size = TA_SEGMENT_DATA_SIZE;
-    ta_fl_insert_locked(&a->fl, b);
+    ta_fl_add_segment_locked(&a->fl, s);
     if (TA_UNLIKELY(a->fl.level >= 2)) ta_fl_poison(s->start + TA_POISON_SKIP, s->end);
 }
 
 void ta_arena_unlink_segment_locked(ta_arena *a, ta_segment *s) {
-    ta_fl_remove_locked(&a->fl, (ta_block *)s->start);
+    ta_fl_drop_segment_locked(&a->fl, s);
     if (s->prev) s->prev->next = s->next; else a->segments = s->next;
     if (s->next) s->next->prev = s->prev;
     s->next = s->prev = NULL;

@@ -54,7 +54,8 @@ ta_block *ta_fl_prev(ta_block *b) { return fl_prev(b); }
 
 void ta_fl_init(ta_freelist *fl, int level) {
     fl->head = fl->tail = fl->rover = NULL;
-    fl->count = fl->bytes = fl->purged = fl->searches = fl->steps = 0;
+    fl->index.root = NULL;
+    fl->count = fl->bytes = fl->purged = fl->searches = fl->steps = fl->max_steps = 0;
     fl->level = level;
 }
 
@@ -95,6 +96,7 @@ static TA_ALWAYS_INLINE void fl_link(ta_freelist *fl, ta_block *prev, ta_block *
     if (prev) fl_set_next(prev, b); else fl->head = b;
     if (next) fl_set_prev(next, b); else fl->tail = b;
     fl_bit_set(b);
+    ta_fix_grown(b);
 }
 
 /* The listed free block with the highest address below b, or NULL. O(1) within b's segment,
@@ -129,6 +131,7 @@ void ta_fl_remove_locked(ta_freelist *fl, ta_block *b) {
     if (prev) fl_set_next(prev, next); else fl->head = next;
     if (next) fl_set_prev(next, prev); else fl->tail = prev;
     fl_bit_clear(b);
+    ta_fix_shrunk(b, b->size);
     fl->count--;
     fl->bytes -= b->size;
     if (fl->rover == b) fl->rover = next ? next : fl->head;
@@ -138,11 +141,14 @@ void ta_fl_remove_locked(ta_freelist *fl, ta_block *b) {
 /* fl_replace when old's list predecessor is already known (and verified). */
 static TA_ALWAYS_INLINE void fl_replace_after(ta_freelist *fl, ta_block *prev, ta_block *old, ta_block *nb) {
     ta_block *next = fl_next(old);
+    size_t old_size = old->size;   /* old's header is intact until the caller marks it */
     fl_set_prev(nb, prev);
     fl_set_next(nb, next);
     if (prev) fl_set_next(prev, nb); else fl->head = nb;
     if (next) fl_set_prev(next, nb); else fl->tail = nb;
     ta_bitmap_move(&ta_segment_of(old)->free_starts, ta_segment_granule(old), ta_segment_granule(nb));
+    ta_fix_shrunk(old, old_size);
+    ta_fix_grown(nb);
     if (fl->rover == old) fl->rover = nb;
 }
 
@@ -170,25 +176,72 @@ static TA_ALWAYS_INLINE size_t fl_front_for(ta_block *b, size_t align) {
     return aligned - user;
 }
 
+static TA_ALWAYS_INLINE int fl_is_tail(ta_block *b) { return (char *)b + b->size == ta_segment_of(b)->end; }
+
+/* Does free block b hold bsize bytes at a user pointer aligned to align? *f receives the gap. */
+static TA_ALWAYS_INLINE int fl_fits(ta_block *b, size_t bsize, size_t align, size_t *f) {
+    *f = align > TA_ALIGN ? fl_front_for(b, align) : 0;
+    return b->size >= *f + bsize;
+}
+
+/* The lowest-addressed free block in [from, limit) that fits (from NULL: from the arena's lowest
+ * address; limit NULL: to its end); *f its front gap. The index yields the blocks large enough in
+ * address order; only an aligned request can pass over one (its front gap does not fit). */
+static ta_block *fl_first_fit(ta_freelist *fl, ta_block *from, ta_block *limit, size_t bsize, size_t align, size_t *f,
+                              size_t *steps) TA_REQUIRES(fl) {
+    ta_segment *s = from ? ta_segment_of(from) : NULL;
+    uint32_t g = from ? ta_segment_granule(from) : 0;
+    for (;;) {
+        ta_block *b = ta_fix_find(&fl->index, s, g, bsize, steps);
+        if (!b || (limit && b >= limit)) return NULL;
+        if (fl_fits(b, bsize, align, f)) return b;
+        s = ta_segment_of(b);
+        g = ta_segment_granule(b) + 1;
+    }
+}
+
+/* Next-fit as the linear walk defines it (the first fitting block from the rover on, wrapping once;
+ * a fitting segment tail only when none of the TA_FL_TAIL_STEPS free blocks after it, up to the
+ * rover, fits without being one), answered by the index: at most two index searches (before and
+ * after the wrap, plus one more per block an aligned request passes over) and the tail window. */
 ta_block *ta_fl_find_locked(ta_freelist *fl, size_t bsize, size_t align, size_t *front) {
     ta_block *start = fl->rover ? fl->rover : fl->head;
     if (!start) return NULL;
-    fl->searches++;
-    ta_block *b = start, *tail = NULL;
-    size_t tail_front = 0, after_tail = 0;
-    do {
-        fl->steps++;
-        size_t f = align > TA_ALIGN ? fl_front_for(b, align) : 0;
-        if (b->size >= f + bsize) {
-            if ((char *)b + b->size != ta_segment_of(b)->end) { *front = f; return b; }
-            if (!tail) { tail = b; tail_front = f; }
+    size_t steps = 0, f = 0;
+    ta_block *b = fl_first_fit(fl, start, NULL, bsize, align, &f, &steps);
+    if (!b) b = fl_first_fit(fl, NULL, start, bsize, align, &f, &steps);   /* wrap around once */
+    if (b && fl_is_tail(b)) {
+        ta_block *x = b;
+        for (unsigned i = 0; i < TA_FL_TAIL_STEPS; i++) {
+            x = fl_next(x);
+            if (!x) x = fl->head;
+            if (x == start) break;
+            steps++;
+            size_t xf;
+            if (fl_fits(x, bsize, align, &xf) && !fl_is_tail(x)) {
+                b = x;
+                f = xf;
+                break;
+            }
         }
-        if (tail && ++after_tail > TA_FL_TAIL_STEPS) break;
-        b = fl_next(b);
-        if (!b) b = fl->head;   /* wrap around once */
-    } while (b != start);
-    *front = tail_front;
-    return tail;
+    }
+    fl->searches++;
+    fl->steps += steps;
+    if (steps > fl->max_steps) fl->max_steps = steps;
+    *front = f;
+    return b;
+}
+
+void ta_fl_add_segment_locked(ta_freelist *fl, ta_segment *s) {
+    ta_fix_insert(&fl->index, s);
+    ta_block *b = (ta_block *)s->start;
+    b->size = TA_SEGMENT_DATA_SIZE;
+    ta_fl_insert_locked(fl, b);
+}
+
+void ta_fl_drop_segment_locked(ta_freelist *fl, ta_segment *s) {
+    ta_fl_remove_locked(fl, (ta_block *)s->start);
+    ta_fix_remove(&fl->index, s);
 }
 
 ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t bsize) {
@@ -207,6 +260,7 @@ ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t front, size_t 
     if (front) {
         /* b shrinks in place to the front gap; the tail remainder is linked right after it. */
         ta_block_set(b, front, TA_STATE_FREE);
+        ta_fix_shrunk(b, total);
         fl->bytes -= total - front;
         if (r) {
             ta_block_set(r, rest, TA_STATE_FREE);
@@ -270,6 +324,7 @@ ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) {
             if (rover_was_n) fl->rover = p;
         }
         ta_block_set(p, size, TA_STATE_FREE);
+        ta_fix_grown(p);
         return p;
     }
     if (n_free) {

@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "alloc/block.h"
+#include "alloc/fitindex.h"
 #include "alloc/platform/compiler.h"
 #include "alloc/segment.h"
 
@@ -26,12 +27,14 @@ typedef struct TA_CAPABILITY("freelist") ta_freelist {
     ta_block *head;     /* lowest-addressed free block */
     ta_block *tail;     /* highest-addressed free block */
     ta_block *rover;    /* next-fit starts here: where the last search succeeded */
+    ta_fitindex index;  /* the first fitting block at or after an address, in O(log n) (fitindex.h) */
     size_t count;       /* free blocks */
     size_t bytes;       /* bytes in free blocks, headers included */
     size_t purged;      /* bytes of free pages given back to the OS (madvise) and not touched since:
                            kept by the arena's decay, lowered here when carving writes into them */
     size_t searches;    /* next-fit searches */
-    size_t steps;       /* blocks visited by those searches */
+    size_t steps;       /* index nodes and block headers those searches read */
+    size_t max_steps;   /* the most one search read */
     int level;          /* TAMALLOC_CHECK: 0 skips the neighbour-header check on free; 2 also keeps
                            every free block's bytes past its links filled with TA_POISON_BYTE and
                            verifies them when the bytes are handed out again */
@@ -63,6 +66,10 @@ TA_HIDDEN ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t fron
  * is a fault), coalesces with free physical neighbours and inserts the result in address order.
  * Returns the free block that now contains b. */
 TA_HIDDEN ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) TA_REQUIRES(fl);
+/* A linked segment's whole area becomes one listed free block, and the segment joins the index;
+ * dropping removes an empty segment's block and the segment from both. */
+TA_HIDDEN void ta_fl_add_segment_locked(ta_freelist *fl, ta_segment *s) TA_REQUIRES(fl);
+TA_HIDDEN void ta_fl_drop_segment_locked(ta_freelist *fl, ta_segment *s) TA_REQUIRES(fl);
 /* Adds a free block that has no free physical neighbours (a new segment's block). */
 TA_HIDDEN void ta_fl_insert_locked(ta_freelist *fl, ta_block *b) TA_REQUIRES(fl);
 /* Unlinks a listed free block (releasing a segment). */

@@ -9,7 +9,8 @@
  *                           start                            end = base + TA_SEGMENT_SIZE
  *
  * Invariants: the blocks of [start, end) tile it (each next block at b + b->size, the last ending
- *   at end); free_starts has exactly the start granules of the free blocks; arena and kind never
+ *   at end); free_starts has exactly the start granules of the free blocks, and fit summarises
+ *   their sizes (fittree.h); arena and kind never
  *   change while the segment is mapped; next/prev order an arena's segments by address.
  * The struct, its navigation, and mapping/registering/unmapping (segment.c) live here. Linking a
  * segment into an arena's segment list and free list is the arena's (arena.c): the caller sequences
@@ -23,6 +24,7 @@
 #include "alloc/bitmap.h"
 #include "alloc/block.h"
 #include "alloc/config.h"
+#include "alloc/fittree.h"
 #include "alloc/platform/compiler.h"
 #include "alloc/segmap.h"
 
@@ -40,7 +42,12 @@ typedef struct ta_segment {
     uint64_t candidate[TA_SEGMENT_PAGES / 64]; /* page seen free and resident at the last decay
                                                   tick: given back at the next if still so */
     int empty_ticks;              /* decay ticks this segment has been wholly free (arena lock) */
+    /* the arena's fit index (fitindex.h): a treap of its segments by address; arena lock */
+    struct ta_segment *ix_left, *ix_right, *ix_parent;
+    uint32_t ix_sub;              /* largest free block (granules) in this treap subtree */
+    uint32_t ix_prio;             /* treap priority: a hash of the address */
     ta_bitmap free_starts;        /* free-block start granules; guarded by the arena lock */
+    ta_fittree fit;               /* largest free block per bitmap word and above (fittree.h) */
 } ta_segment;
 
 #define TA_SEGMENT_HEADER_SIZE ((sizeof(ta_segment) + 63) & ~(size_t)63)

@@ -30,6 +30,9 @@ size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
     out->lock_contended = a->lock.contended;
     out->lock_acquired = a->lock.acquired;
     out->purged = a->fl.purged;
+    out->searches = a->fl.searches;
+    out->search_steps = a->fl.steps;
+    out->search_max_steps = a->fl.max_steps;
     out->dirty = a->fl.bytes >= a->fl.purged ? a->fl.bytes - a->fl.purged : 0;
     out->large_cached = a->lcache_bytes;
     out->remote_pushed = ta_atomic_load_relaxed(&a->remote.a_pushed);
@@ -64,6 +67,9 @@ void ta_stats_gather(ta_stats *out) {
         out->purged += as.purged;
         out->dirty += as.dirty;
         out->cached_blocks += as.cached_blocks;
+        out->searches += as.searches;
+        out->search_steps += as.search_steps;
+        if (as.search_max_steps > out->search_max_steps) out->search_max_steps = as.search_max_steps;
     }
     ta_large_totals lt;
     ta_large_get_totals(&lt);
@@ -94,15 +100,17 @@ size_t ta_stats_format(char *buf, size_t cap, int json) {
         stats_put(&b, "{\"tamalloc\":{\"allocated\":%zu,\"free\":%zu,\"free_blocks\":%zu,\"mapped\":%zu,"
                       "\"large_allocated\":%zu,\"arenas\":%zu,\"remote_pushed\":%zu,\"remote_drained\":%zu,"
                       "\"remote_batched\":%zu,\"cached\":%zu,\"cached_blocks\":%zu,\"purged\":%zu,\"dirty\":%zu,"
-                      "\"large_cached\":%zu,\"arena\":[",
+                      "\"large_cached\":%zu,\"searches\":%zu,\"search_steps\":%zu,\"search_max_steps\":%zu,\"arena\":[",
                   t.allocated, t.free, t.free_blocks, t.mapped, t.large_allocated, t.arenas, t.remote_pushed, t.remote_drained,
-                  t.remote_batched, t.cached, t.cached_blocks, t.purged, t.dirty, t.large_cached);
+                  t.remote_batched, t.cached, t.cached_blocks, t.purged, t.dirty, t.large_cached, t.searches, t.search_steps,
+                  t.search_max_steps);
     } else {
         stats_put(&b, "tamalloc stats: allocated %zu, free %zu in %zu blocks, mapped %zu, large %zu, arenas %zu, "
                       "remote pushed %zu drained %zu batched %zu, cached %zu in %zu blocks, purged %zu, dirty %zu, "
-                      "kept for reuse %zu\n",
+                      "kept for reuse %zu, searches %zu reading %zu steps (at most %zu)\n",
                   t.allocated, t.free, t.free_blocks, t.mapped, t.large_allocated, t.arenas, t.remote_pushed, t.remote_drained,
-                  t.remote_batched, t.cached, t.cached_blocks, t.purged, t.dirty, t.large_cached);
+                  t.remote_batched, t.cached, t.cached_blocks, t.purged, t.dirty, t.large_cached, t.searches, t.search_steps,
+                  t.search_max_steps);
         stats_put(&b, "%5s %7s %12s %12s %9s %5s %10s %10s %8s %10s %10s %10s %9s\n", "arena", "threads", "allocated", "free",
                   "freeblk", "segs", "pushed", "drained", "pending", "contended", "acquired", "cached", "cachedblk");
     }
@@ -114,10 +122,11 @@ size_t ta_stats_format(char *buf, size_t cap, int json) {
             stats_put(&b, "%s{\"index\":%u,\"threads\":%zu,\"allocated\":%zu,\"free\":%zu,\"free_blocks\":%zu,\"segments\":%zu,"
                           "\"remote_pushed\":%zu,\"remote_drained\":%zu,\"remote_pending\":%zu,\"lock_contended\":%zu,\"lock_acquired\":%zu,"
                           "\"remote_batched\":%zu,\"cached\":%zu,\"cached_blocks\":%zu,\"purged\":%zu,\"dirty\":%zu,"
-                          "\"large_cached\":%zu}",
+                          "\"large_cached\":%zu,\"searches\":%zu,\"search_steps\":%zu,\"search_max_steps\":%zu}",
                       first ? "" : ",", as.index, as.threads, as.allocated, as.free, as.free_blocks, as.segments,
                       as.remote_pushed, as.remote_drained, as.remote_pending, as.lock_contended, as.lock_acquired,
-                      as.remote_batched, as.cached, as.cached_blocks, as.purged, as.dirty, as.large_cached);
+                      as.remote_batched, as.cached, as.cached_blocks, as.purged, as.dirty, as.large_cached, as.searches,
+                      as.search_steps, as.search_max_steps);
         else
             stats_put(&b, "%5u %7zu %12zu %12zu %9zu %5zu %10zu %10zu %8zu %10zu %10zu %10zu %9zu\n", as.index, as.threads,
                       as.allocated, as.free, as.free_blocks, as.segments, as.remote_pushed, as.remote_drained, as.remote_pending,

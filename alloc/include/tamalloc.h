@@ -78,6 +78,10 @@ typedef struct ta_stats {
     size_t purged;          /* free bytes whose pages went back to the OS (madvise) and read as zero */
     size_t dirty;           /* free bytes not given back: free - purged (free but resident) */
     size_t large_cached;    /* bytes of freed large mappings kept for reuse (in `mapped`) */
+    size_t searches;        /* next-fit searches of the arenas' free lists (allocations and cache
+                               refills the caches could not serve) */
+    size_t search_steps;    /* fit-index nodes and block headers those searches read */
+    size_t search_max_steps;/* the most one search read (the largest over the arenas) */
 } ta_stats;
 void ta_get_stats(ta_stats *out);
 
@@ -103,6 +107,9 @@ typedef struct ta_arena_stats {
     size_t purged;          /* free bytes whose pages went back to the OS */
     size_t dirty;           /* free bytes not given back (free - purged) */
     size_t large_cached;    /* bytes of freed large mappings its threads keep for reuse */
+    size_t searches;        /* next-fit searches of its free list */
+    size_t search_steps;    /* fit-index nodes and block headers they read */
+    size_t search_max_steps;/* the most one of them read */
 } ta_arena_stats;
 size_t ta_get_arena_stats(unsigned index, ta_arena_stats *out);
 

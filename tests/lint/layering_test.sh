@@ -17,7 +17,7 @@ set -u
 # rank only, so an include between two modules of equal rank is an error just as an include of a
 # higher one is, and the module graph cannot have a cycle (checked on its own below as well).
 # Layers (STYLE.md §C2) are the tens: L0 platform, L1 config/fault/options/assert/track, L2 the
-# heap structures in a strict order (block < bitmap, segmap < segment < freelist, remote <
+# heap structures in a strict order (block < bitmap, segmap < fittree < segment < fitindex < freelist, remote <
 # diagnose), L3 large, L4 arena < arena_table, decay, L5 the cache, check, stats < init, L6 the API, L7 the
 # drop-in shim (trace < hooks < override). tamalloc.h (the public contract, which includes no
 # alloc/ header) ranks with config.h: any layer above the platform may use its types.
@@ -31,9 +31,11 @@ header_rank() {
         assert.h) echo 12 ;;
         block.h) echo 20 ;;
         bitmap.h | segmap.h) echo 21 ;;
-        segment.h) echo 22 ;;
-        freelist.h | remote.h) echo 23 ;;
-        diagnose.h) echo 24 ;;
+        fittree.h) echo 22 ;;
+        segment.h) echo 23 ;;
+        fitindex.h) echo 24 ;;
+        freelist.h | remote.h) echo 25 ;;
+        diagnose.h) echo 26 ;;
         large.h) echo 30 ;;
         arena.h) echo 40 ;;
         arena_table.h) echo 41 ;;
@@ -148,7 +150,7 @@ selftest() {
     printf 'void free(void *p)\n{\n}\nvoid *calloc(size_t, size_t) __attribute__((alias("x")));\n' >"$t/alloc/options.c"
     printf '  p = malloc(3);\nvoid *realloc(void *, size_t);\n' >"$t/alloc/fault.c"   # a call and a declaration: fine
     printf '#include <unistd.h>\nvoid *malloc(size_t n) { return 0; }\n' >"$t/alloc/shim/override.c"
-    printf '#include "alloc/remote.h"\n' >"$t/alloc/freelist.h"                          # equal rank (23)
+    printf '#include "alloc/remote.h"\n' >"$t/alloc/freelist.h"                          # equal rank (25)
     printf '#include "alloc/freelist.h"\n' >"$t/alloc/remote.h"                          # ... and a cycle
     printf '#include "alloc/stats.h"\n' >"$t/alloc/check.c"                              # equal rank (51)
     out="$(lint "$t/alloc")"
@@ -162,8 +164,8 @@ selftest() {
         "alloc/options.c:1: defines a C library allocation function"
         "alloc/options.c:4: defines a C library allocation function"
         "alloc/shim/override.c:1: includes an OS header"
-        "alloc/freelist.h:1: rank 23 file includes another module of equal rank"
-        "alloc/remote.h:1: rank 23 file includes another module of equal rank"
+        "alloc/freelist.h:1: rank 25 file includes another module of equal rank"
+        "alloc/remote.h:1: rank 25 file includes another module of equal rank"
         "alloc/check.c:1: rank 51 file includes another module of equal rank"
         "alloc: include cycle among modules: "
     )

@@ -1,6 +1,8 @@
 /* A use-after-free write over a freed block's first 16 bytes (its safe-linked list links), then an
- * allocation whose next-fit search steps through that block: the link must fail verification
- * instead of being followed. */
+ * allocation that takes that block: carving it unlinks it, and the link must fail verification
+ * instead of being followed. (The next-fit search itself reads no links since the fit index: it
+ * passes over blocks too small without touching them, so a corrupted link is caught when the list
+ * next reads it: here the carve, in corrupt_free_link_free the coalescing free.) */
 #include <string.h>
 
 #include "tests/misuse/misuse.h"
@@ -13,7 +15,7 @@ int main(void) {
     memset(a, 0x41, 16);
     (void)g1; (void)g2;
     misuse_expect(a);
-    void *x = misuse_alloc(1000);   /* a is too small: the search follows a's next link */
+    void *x = misuse_alloc(64);   /* a fits exactly: the search takes it, the carve unlinks it */
     (void)x;
     return misuse_missed();
 }

@@ -16,10 +16,18 @@ ta_segment *fake_segment_new(struct ta_arena *owner) {
     s->next = s->prev = NULL;
     s->start = (char *)s + TA_SEGMENT_HEADER_SIZE;
     s->end = (char *)s + TA_SEGMENT_SIZE;
+    /* registered, as segment.c registers a real one: the fit index follows a link between
+     * segments only when the segment map says it leads to a segment header */
+    static int segmap_ready;
+    if (!segmap_ready) { ta_segmap_init(); segmap_ready = 1; }
+    if (ta_segmap_register(s, TA_SEGMENT_SIZE, &s->span) != 0) abort();
     return s;
 }
 
-void fake_segment_free(ta_segment *s) { ta_os_unmap(s, TA_SEGMENT_SIZE); }
+void fake_segment_free(ta_segment *s) {
+    ta_segmap_unregister(s, TA_SEGMENT_SIZE);
+    ta_os_unmap(s, TA_SEGMENT_SIZE);
+}
 
 static void trap_handler(enum ta_fault f, const void *addr, const char *msg) {
     the_trap.fault = f;

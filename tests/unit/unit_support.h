@@ -1,6 +1,6 @@
 /* unit_support.h - fixtures shared by the unit tests of alloc/ internals.
  *  - fake segments: real 4 MiB-aligned mappings whose header is filled the way segment.c fills it,
- *    owned by no real arena and not registered in the segment map (tcmalloc's fake-layer idea);
+ *    registered in the segment map, owned by no real arena (tcmalloc's fake-layer idea);
  *  - a fault trap: ta_fault() longjmps back into the test instead of aborting, recording which
  *    fault was raised, at which address, and the formatted message. */
 #ifndef TA_TESTS_UNIT_SUPPORT_H
@@ -14,7 +14,7 @@
 
 struct ta_arena;
 
-/* A fresh zero-filled segment owned by `owner` (any non-NULL tag), not linked, not registered. */
+/* A fresh zero-filled segment owned by `owner` (any non-NULL tag), registered, not linked. */
 ta_segment *fake_segment_new(struct ta_arena *owner);
 void fake_segment_free(ta_segment *s);
 
