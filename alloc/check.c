@@ -1,9 +1,11 @@
-/* check.c - verifies every invariant stated in freelist.h, segment.h and arena.c for one arena.
+/* check.c - verifies every invariant stated in freelist.h, segment.h, fitindex.h and arena.c for one
+ * arena.
  * Never dereferences a decoded link: it compares links with the free blocks found by walking the
  * tiling, which only reads memory inside the arena's registered segments. */
 #include "alloc/check.h"
 
 #include "alloc/fault.h"
+#include "alloc/fitindex.h"
 #include "alloc/freelist.h"
 #include "alloc/segment.h"
 
@@ -21,6 +23,7 @@ static const char *const check_names[TA_CHECK_CODE_COUNT_] = {
     [TA_CHECK_COUNTERS] = "arena counters disagree with its blocks",
     [TA_CHECK_POISON] = "freed memory was written (poison bytes changed)",
     [TA_CHECK_PURGED] = "a page given back to the OS lies under a live block or a header",
+    [TA_CHECK_INDEX] = "fit index disagrees with the free blocks",
 };
 
 const char *ta_check_code_name(int code) {
@@ -112,6 +115,8 @@ int ta_arena_check_locked(ta_arena *a) {
     if (a->fl.rover ? !rover_seen : free_count != 0) return TA_CHECK_ROVER;
     if (allocated != a->allocated || live != a->live_blocks || empty != a->empty_segments) return TA_CHECK_COUNTERS;
     if (purged != a->fl.purged) return TA_CHECK_PURGED;
+    /* the index last: its leaves are recomputed from headers the walk above has verified */
+    if (ta_fix_verify(&a->fl.index, a->segments, a->nsegments)) return TA_CHECK_INDEX;
     return TA_CHECK_OK;
 }
 

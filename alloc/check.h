@@ -22,6 +22,9 @@ enum ta_check_code {
     TA_CHECK_POISON,          /* TAMALLOC_CHECK=2: a free block's poisoned bytes were written */
     TA_CHECK_PURGED,          /* a page given back overlaps a block in use or a free block's header,
                                  or the purged total disagrees with the page bitmaps */
+    TA_CHECK_INDEX,           /* the fit index disagrees with the free blocks: a tree node is not the
+                                 largest free block it summarises, or the segment treap's order,
+                                 links, priorities or summaries are wrong (fitindex.h) */
     TA_CHECK_CODE_COUNT_
 };
 

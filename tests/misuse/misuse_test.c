@@ -74,6 +74,7 @@ static const struct misuse_case {
     /* the arena's free list and remote queue, reached at once with the thread caches off */
     {"corrupt_free_link_alloc", LINK, "next link", "TAMALLOC_CACHE=0", 1},
     {"corrupt_free_link_free", LINK, "next link", "TAMALLOC_CACHE=0", 1},
+    {"corrupt_fit_index", LINK, "free-block index: segment link", NULL, 1},
     {"corrupt_remote_link", LINK, "remote free queue link written after free", "TAMALLOC_CACHE=0", 1},
     /* the thread cache: its bins and its batches of remote frees */
     {"df_cached", DOUBLE_FREE, ": free", NULL, 1},

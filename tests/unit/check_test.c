@@ -269,6 +269,51 @@ static void test_purged_pages(void **state) {
     assert_int_equal(ta_arena_check(A), TA_CHECK_OK);
 }
 
+/* The fit index: a leaf that is not the largest free block starting in its bitmap word (too large
+ * or too small), an inner node that is not the larger of its children, and the segment treap's
+ * summary, priority, links and membership are each reported as TA_CHECK_INDEX. */
+static void test_index(void **state) {
+    (void)state;
+    ta_segment *s = ta_segment_of(blk[3]);
+    uint32_t leaf = TA_FIT_LEAVES + (ta_segment_granule(blk[3]) >> 6);
+    assert_int_equal(s->fit.node[leaf] >= blk[3]->size / TA_ALIGN, 1);
+    EXPECT_CHECK(TA_CHECK_INDEX, s->fit.node[leaf]++, s->fit.node[leaf]--);
+    EXPECT_CHECK(TA_CHECK_INDEX, s->fit.node[leaf]--, s->fit.node[leaf]++);
+    uint32_t empty_leaf = TA_FIT_LEAVES + TA_FIT_LEAVES - 1;   /* no free block starts in the last KiB */
+    assert_int_equal(s->fit.node[empty_leaf], 0);
+    EXPECT_CHECK(TA_CHECK_INDEX, s->fit.node[empty_leaf] = 7, s->fit.node[empty_leaf] = 0);
+    EXPECT_CHECK(TA_CHECK_INDEX, s->fit.node[1]++, s->fit.node[1]--);
+    EXPECT_CHECK(TA_CHECK_INDEX, s->fit.node[leaf / 2]++, s->fit.node[leaf / 2]--);
+    EXPECT_CHECK(TA_CHECK_INDEX, s->ix_sub--, s->ix_sub++);
+    EXPECT_CHECK(TA_CHECK_INDEX, s->ix_prio ^= 1, s->ix_prio ^= 1);
+    EXPECT_CHECK(TA_CHECK_INDEX, s->ix_left = s, s->ix_left = NULL);        /* a cycle */
+    EXPECT_CHECK(TA_CHECK_INDEX, s->ix_parent = s, s->ix_parent = NULL);
+    EXPECT_CHECK(TA_CHECK_INDEX, A->fl.index.root = NULL, A->fl.index.root = s);   /* a segment missing */
+}
+
+/* With two segments the treap has a link to check: swapped children, a wrong parent and a
+ * summary that misses the child's largest block are reported. */
+static void test_index_two_segments(void **state) {
+    (void)state;
+    ta_block *big[64];
+    int n = 0;
+    while (A->nsegments < 2) {
+        assert_true(n < 64);
+        big[n++] = alloc_blk(100000);
+    }
+    assert_int_equal(ta_arena_check(A), TA_CHECK_OK);
+    ta_segment *root = A->fl.index.root, *child = root->ix_left ? root->ix_left : root->ix_right;
+    assert_non_null(child);
+    assert_ptr_equal(child->ix_parent, root);
+    assert_true(root->ix_prio >= child->ix_prio);
+    ta_segment **link = root->ix_left ? &root->ix_left : &root->ix_right, **other = root->ix_left ? &root->ix_right : &root->ix_left;
+    EXPECT_CHECK(TA_CHECK_INDEX, (*other = child, *link = NULL), (*link = child, *other = NULL));   /* wrong side */
+    EXPECT_CHECK(TA_CHECK_INDEX, child->ix_parent = NULL, child->ix_parent = root);
+    uint32_t sub = root->ix_sub;
+    EXPECT_CHECK(TA_CHECK_INDEX, root->ix_sub = root->fit.node[1] - 1, root->ix_sub = sub);
+    for (int i = 0; i < n; i++) free_blk(big[i]);
+}
+
 static void test_code_names(void **state) {
     (void)state;
     assert_string_equal(ta_check_code_name(TA_CHECK_OK), "ok");
@@ -289,6 +334,8 @@ int main(void) {
     ta_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_clean_arena_checks_ok, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_two_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tiling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_adjacent_free, setup, teardown),
