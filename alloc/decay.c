@@ -39,11 +39,15 @@ typedef struct decay_run { ta_block *b; char *lo, *hi; } decay_run;
 static size_t decay_pick_locked(ta_arena *a, int all, int idle, decay_run *runs) TA_REQUIRES(a->lock, a->fl) {
     size_t n = 0;
     int now_ok = ta_opt.decay_ms == 0 || idle;   /* free pages are old enough already */
-    ta_block *b = a->fl.head;
+    /* Only blocks that can hold a whole page (a run of TA_PURGE_MIN_RUN when pages must have aged),
+     * in address order, through the fit index: a tick costs O(log n) per run it looks at, not a
+     * walk over every free block. */
+    size_t min_size = all || now_ok ? TA_PAGE + TA_ALIGN : TA_PURGE_MIN_RUN;
+    ta_block *b = ta_fl_next_at_least_locked(&a->fl, NULL, min_size);
     while (b != NULL && n < TA_PURGE_MAX_BLOCKS) {
-        ta_block *next = ta_fl_next(b);
+        ta_block *next = ta_fl_next_at_least_locked(&a->fl, b, min_size);   /* b may be taken below */
         char *lo, *hi;
-        if ((all || now_ok || b->size >= TA_PURGE_MIN_RUN) && decay_pages_of(b, &lo, &hi)) {
+        if (decay_pages_of(b, &lo, &hi)) {
             ta_segment *s = ta_segment_of(b);
             uint32_t p0 = ta_segment_page(lo), p1 = ta_segment_page(hi - 1) + 1;
             size_t ready = 0;

@@ -232,6 +232,12 @@ ta_block *ta_fl_find_locked(ta_freelist *fl, size_t bsize, size_t align, size_t 
     return b;
 }
 
+ta_block *ta_fl_next_at_least_locked(ta_freelist *fl, ta_block *after, size_t min_size) {
+    size_t steps = 0;
+    if (!after) return ta_fix_find(&fl->index, NULL, 0, min_size, &steps);
+    return ta_fix_find(&fl->index, ta_segment_of(after), ta_segment_granule(after) + 1, min_size, &steps);
+}
+
 void ta_fl_add_segment_locked(ta_freelist *fl, ta_segment *s) {
     ta_fix_insert(&fl->index, s);
     ta_block *b = (ta_block *)s->start;

@@ -58,6 +58,9 @@ TA_HIDDEN ta_block *ta_fl_prev(ta_block *b);
  * *front receives the gap before the aligned block (0, or >= TA_MIN_BLOCK, which stays free).
  * NULL when none fits. */
 TA_HIDDEN ta_block *ta_fl_find_locked(ta_freelist *fl, size_t bsize, size_t align, size_t *front) TA_REQUIRES(fl);
+/* The lowest-addressed listed free block above `after` (NULL: from the lowest address) of at least
+ * min_size bytes, through the index (O(log n)); not counted as a search. */
+TA_HIDDEN ta_block *ta_fl_next_at_least_locked(ta_freelist *fl, ta_block *after, size_t min_size) TA_REQUIRES(fl);
 /* Carves an allocated block of bsize bytes at b + front out of free block b. The remainder stays
  * free in b's place in the list (splitting only when it can hold a free block: the block may come
  * out larger than bsize). The rover moves to the remainder (or past b). Returns the USED block. */
