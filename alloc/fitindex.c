@@ -116,7 +116,7 @@ static ta_segment *fix_first(ta_segment *n, const ta_segment *after, uint32_t ne
 }
 
 ta_block *ta_fix_find(ta_fitindex *ix, ta_segment *s, uint32_t g, size_t need, size_t *steps) {
-    uint32_t ng = (uint32_t)(need / TA_ALIGN);
+    uint32_t ng = ta_fittree_clamp((uint32_t)(need / TA_ALIGN));
     int64_t r;
     if (s) {
         r = ta_fittree_find(&s->fit, &s->free_starts, (const char *)s, g, ng, steps);

@@ -52,7 +52,8 @@ static TA_ALWAYS_INLINE void ta_fix_shrunk(ta_block *b, size_t old) {
 }
 
 /* The lowest-addressed free block at or after granule g of segment s (s NULL: from the arena's
- * lowest address) that holds need bytes, or NULL. Faults (TA_FAULT_CORRUPT_LINK, naming the
+ * lowest address) that holds need bytes (need past TA_FIT_CAP granules: at least that many; the
+ * caller checks the size), or NULL. Faults (TA_FAULT_CORRUPT_LINK, naming the
  * segment) when a summary promises a block that is not there or a treap link is not one of the
  * arena's segments. *steps counts nodes and headers read. */
 TA_HIDDEN ta_block *ta_fix_find(ta_fitindex *ix, ta_segment *s, uint32_t g, size_t need, size_t *steps);

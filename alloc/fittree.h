@@ -7,13 +7,16 @@
  *    node[TA_FIT_LEAVES + w] = max over free blocks starting in bitmap word w (64 granules, 1 KiB)
  *                              of their size in granules; 0 when none starts there
  *
- * Sizes are in granules (bytes / TA_ALIGN; every block size is a multiple of it), so a 4 MiB segment's
- * largest block fits a uint32. A leaf covers 1 KiB, and free blocks are never adjacent (a free block
+ * Sizes are in granules (bytes / TA_ALIGN; every block size is a multiple of it), saturated at
+ * TA_FIT_CAP (65535 granules, 1 MiB - 16 bytes) so a node is 16 bits: every value below the cap is
+ * exact, and a search for more than the cap looks for the cap and leaves the exact test to the
+ * caller (only requests within 16 bytes of a 1 MiB TAMALLOC_MMAP_THRESHOLD are that large; a block
+ * that falls short is passed over like one that fails an alignment). A leaf covers 1 KiB, and free blocks are never adjacent (a free block
  * and the used block after it take at least 2 * TA_MIN_BLOCK), so scanning one leaf reads at most
  * 1024 / 64 = 16 headers. A search reads at most two leaves and 2 * log2(TA_FIT_LEAVES) = 24 nodes.
  * Costs: a size change of a free block is one leaf write and at most 12 parent writes (a shrink of a
  * leaf's largest block rescans that leaf's <= 16 headers first); the tree has no pointers to follow.
- * The tree lives in the segment header (32 KiB of 4 MiB), out of reach of writes through user
+ * The tree lives in the segment header (16 KiB of 4 MiB), out of reach of writes through user
  * pointers; pages of it are touched only where free blocks start.
  * Owned by the segment's arena; read and written only under that arena's lock. */
 #ifndef TA_FITTREE_H
@@ -29,12 +32,16 @@
 
 #define TA_FIT_LEAVES (TA_GRANULES / 64u)   /* one leaf per free-start bitmap word: 4096 */
 
+#define TA_FIT_CAP    0xffffu               /* node values saturate here */
+
 typedef struct ta_fittree {
-    uint32_t node[2 * TA_FIT_LEAVES];   /* node[0] unused; see the equations above */
+    uint16_t node[2 * TA_FIT_LEAVES];   /* node[0] unused; see the equations above */
 } ta_fittree;
 
 _Static_assert((TA_FIT_LEAVES & (TA_FIT_LEAVES - 1)) == 0, "a complete binary tree over the leaves");
-_Static_assert(TA_SEGMENT_SIZE / TA_ALIGN <= UINT32_MAX, "granule sizes fit a node");
+_Static_assert(TA_MMAP_THRESHOLD_DEFAULT / TA_ALIGN < TA_FIT_CAP, "default arena requests are below the cap");
+
+static TA_ALWAYS_INLINE uint32_t ta_fittree_clamp(uint32_t granules) { return granules < TA_FIT_CAP ? granules : TA_FIT_CAP; }
 
 /* What ta_fittree_find returns besides a granule. */
 #define TA_FIT_NONE    (-1)   /* no free block at or after g holds need granules */
@@ -52,7 +59,7 @@ static inline uint32_t ta_fittree_leaf_value(const ta_bitmap *m, const char *bas
         uint32_t sz = fittree_size_at(base, w * 64u + (uint32_t)bitmap_lo(bits));
         if (sz > best) best = sz;
     }
-    return best;
+    return ta_fittree_clamp(best);
 }
 
 /* Sets leaf w to v and repairs its ancestors, stopping where a parent already holds the right
@@ -60,12 +67,12 @@ static inline uint32_t ta_fittree_leaf_value(const ta_bitmap *m, const char *bas
 static inline int ta_fittree_set_leaf(ta_fittree *t, uint32_t w, uint32_t v) {
     uint32_t i = TA_FIT_LEAVES + w, root = t->node[1];
     if (t->node[i] == v) return 0;
-    t->node[i] = v;
+    t->node[i] = (uint16_t)v;
     while (i > 1) {
         uint32_t p = i >> 1, l = t->node[2 * p], r = t->node[2 * p + 1];
         uint32_t m = l > r ? l : r;
         if (t->node[p] == m) break;
-        t->node[p] = m;
+        t->node[p] = (uint16_t)m;
         i = p;
     }
     return t->node[1] != root;
@@ -73,22 +80,21 @@ static inline int ta_fittree_set_leaf(ta_fittree *t, uint32_t w, uint32_t v) {
 
 /* A free block of `size` granules now starts at granule g (new, or grown): a raise. */
 static TA_ALWAYS_INLINE int ta_fittree_raise(ta_fittree *t, uint32_t g, uint32_t size) {
-    uint32_t w = g >> 6;
-    if (t->node[TA_FIT_LEAVES + w] >= size) return 0;
-    return ta_fittree_set_leaf(t, w, size);
+    uint32_t w = g >> 6, v = ta_fittree_clamp(size);
+    if (t->node[TA_FIT_LEAVES + w] >= v) return 0;
+    return ta_fittree_set_leaf(t, w, v);
 }
 
 /* A free block of `old` granules at granule g shrank or left (the bitmap and its header already
  * say so). Only when it was its leaf's largest is the leaf rescanned. */
 static TA_ALWAYS_INLINE int ta_fittree_lower(ta_fittree *t, const ta_bitmap *m, const char *base, uint32_t g, uint32_t old) {
     uint32_t w = g >> 6;
-    if (t->node[TA_FIT_LEAVES + w] > old) return 0;
+    if (t->node[TA_FIT_LEAVES + w] > ta_fittree_clamp(old)) return 0;
     return ta_fittree_set_leaf(t, w, ta_fittree_leaf_value(m, base, w));
 }
 
-/* The first free block of the segment at base that starts at granule >= g (restricted to the
- * bits of word w at or above g when from_g) and holds at least need granules. *steps counts the
- * nodes and headers read. */
+/* The first free block starting in bitmap word w at a bit in mask that holds at least need
+ * granules; *steps counts the headers read. */
 static inline int64_t fittree_scan_leaf(const ta_bitmap *m, const char *base, uint32_t w, uint64_t mask, uint32_t need,
                                         size_t *steps) {
     for (uint64_t bits = m->bits[w] & mask; bits; bits &= bits - 1) {
@@ -99,11 +105,12 @@ static inline int64_t fittree_scan_leaf(const ta_bitmap *m, const char *base, ui
     return TA_FIT_NONE;
 }
 
-/* The lowest granule >= g where a free block of at least need granules starts, TA_FIT_NONE, or
- * TA_FIT_CORRUPT when the tree promised a block its leaf does not hold (a corrupted summary or
- * header: reported by the caller, never followed further). */
+/* The lowest granule >= g where a free block of at least need granules starts (need above the cap:
+ * of at least the cap), TA_FIT_NONE, or TA_FIT_CORRUPT when the tree promised a block its leaf does
+ * not hold (a corrupted summary or header: reported by the caller, never followed further). */
 static inline int64_t ta_fittree_find(const ta_fittree *t, const ta_bitmap *m, const char *base, uint32_t g, uint32_t need,
                                       size_t *steps) {
+    need = ta_fittree_clamp(need);
     if (g >= TA_GRANULES || t->node[1] < need) return TA_FIT_NONE;
     uint32_t w = g >> 6, i = TA_FIT_LEAVES + w;
     if (t->node[i] >= need) {
