@@ -218,6 +218,49 @@ static void test_remote_free_counters(void **state) {
 
 /* ta_stats_print: a table that names tamalloc, has the per-arena header, and a row for this
  * thread's arena. */
+/* Every allocation the caches do not serve (sizes past 1 KiB) is one next-fit search of the arena:
+ * searches counts it, search_steps the index nodes and headers it read (at least one each: a hit at
+ * the rover reads the rover), search_max_steps the most one read; the arena's figures add up to the
+ * totals. With many holes too small for the request, a search still reads few: it does not visit
+ * the holes (the fit index passes over them). */
+static void test_search_counters(void **state) {
+    (void)state;
+    ta_stats s0 = stats_now();
+    enum { N = 2000 };
+    static void *p[N];
+    for (int i = 0; i < N; i++) p[i] = ta_malloc(1100);   /* past the cache: arena searches */
+    for (int i = 0; i < N; i += 2) ta_free(p[i]);         /* 1000 holes of 1120 bytes */
+    ta_stats s1 = stats_now();
+    assert_true(s1.searches >= s0.searches + N);
+    assert_true(s1.search_steps - s0.search_steps >= s1.searches - s0.searches);
+    assert_true(s1.search_max_steps >= 1);
+    void *r = ta_malloc(1100);   /* past the tail the search takes the lowest hole: the rover is in the holes */
+    s1 = stats_now();
+    size_t steps0 = s1.search_steps, searches0 = s1.searches;
+    void *q[100];
+    for (int i = 0; i < 100; i++) q[i] = ta_malloc(3000);  /* no hole fits: passed over, not walked */
+    ta_stats s2 = stats_now();
+    assert_true(s2.searches >= searches0 + 100);
+    double mean = (double)(s2.search_steps - steps0) / (double)(s2.searches - searches0);
+    printf("search_counters: %.1f steps per search past 999 holes too small\n", mean);
+    assert_true(mean < 60.0);   /* the walk read every hole from the rover on: about 1000 per search */
+    ta_free(r);
+    size_t searches = 0, steps = 0, max = 0;
+    for (unsigned i = 0;; i++) {
+        ta_arena_stats a;
+        if (ta_get_arena_stats(i, &a) == 0) break;
+        searches += a.searches;
+        steps += a.search_steps;
+        if (a.search_max_steps > max) max = a.search_max_steps;
+    }
+    ta_stats s3 = stats_now();
+    assert_int_equal(searches, s3.searches);
+    assert_int_equal(steps, s3.search_steps);
+    assert_int_equal(max, s3.search_max_steps);
+    for (int i = 0; i < 100; i++) ta_free(q[i]);
+    for (int i = 1; i < N; i += 2) ta_free(p[i]);
+}
+
 static void test_stats_print(void **state) {
     int me = heap_shape_my_arena();
     void *p = ta_malloc(1234);
@@ -252,6 +295,7 @@ int main(void) {
         cmocka_unit_test(test_mapped_follows_segments),
         cmocka_unit_test(test_arena_stats_add_up),
         cmocka_unit_test(test_remote_free_counters),
+        cmocka_unit_test(test_search_counters),
         cmocka_unit_test(test_stats_print),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
