@@ -2,7 +2,8 @@
  * stamps, the resident size at the end of a run, and the one result line every workload prints.
  * Relies on: libc (dlsym/dladdr included: glibc >= 2.34 has them in libc) and pthreads only; it
  * never calls the allocator itself except through the workload and the end-of-run probe below
- * (so LD_PRELOAD decides what is measured).
+ * (so LD_PRELOAD decides what is measured). Under libtamalloc.so (found at run time with dlsym,
+ * never linked) the result line also carries tamalloc's next-fit search counters.
  * Invariant: a stamp written by bench_stamp is read back by bench_stamp_ok only from the same
  * (pointer, size); checksums are sums of bench_mix() of verified values, so they do not depend on
  * the order in which threads finish. */
@@ -237,25 +238,125 @@ static inline int bench_end_rss(long *end_kb, long *trim_kb) {
     return 1;
 }
 
+/* tamalloc's statistics, when the allocator in use is libtamalloc.so. The workloads link the C
+ * library's malloc and get tamalloc only through LD_PRELOAD, so they cannot include tamalloc.h:
+ * bench_ta_stats mirrors its struct ta_stats, field for field and in the same order (keep the
+ * two in step; //bench:stats_layout_test compares them), and ta_get_stats is looked up with
+ * dlsym(RTLD_DEFAULT) in the object that provides malloc (only libtamalloc.so exports it). It is
+ * called on a buffer with room to spare, so fields that a later tamalloc appends to ta_stats
+ * cannot overflow it. */
+typedef struct {
+    size_t allocated;        /* bytes in live blocks */
+    size_t free;             /* bytes in free blocks */
+    size_t free_blocks;      /* blocks on the arenas' free lists (summed over the arenas) */
+    size_t mapped;
+    size_t large_allocated;
+    size_t arenas;
+    size_t remote_pushed;
+    size_t remote_drained;
+    size_t cached;
+    size_t cached_blocks;
+    size_t remote_batched;
+    size_t purged;
+    size_t dirty;
+    size_t large_cached;
+    size_t searches;         /* next-fit searches */
+    size_t search_steps;     /* fit-index nodes and block headers those searches read */
+    size_t search_max_steps; /* the most one search read (the largest over the arenas) */
+} bench_ta_stats;
+
+typedef union {
+    bench_ta_stats s;
+    size_t room[64]; /* > sizeof(ta_stats) today: a longer future ta_stats still fits */
+} bench_ta_stats_buf;
+
+/* ta_get_stats of the allocator in use, or NULL when it has none (every allocator but
+ * libtamalloc.so). Looked up at the first call, from one thread: a workload that samples during
+ * its run (bench_ta_sample) calls this first, before its workers start. */
+static inline void (*bench_ta_get_stats_fn(void))(void *) {
+    static int looked;
+    static void (*fn)(void *);
+    if (!looked) {
+        void *g = dlsym(RTLD_DEFAULT, "ta_get_stats");
+        void *mall = dlsym(RTLD_DEFAULT, "malloc");
+        Dl_info gi, mi;
+        if (g && mall && dladdr(g, &gi) && dladdr(mall, &mi) && gi.dli_fbase == mi.dli_fbase)
+            fn = (void (*)(void *))g;
+        looked = 1;
+    }
+    return fn;
+}
+
+/* Fills *out with tamalloc's statistics; 0 (and *out untouched) under any other allocator. */
+static inline int bench_ta_stats_read(bench_ta_stats *out) {
+    void (*fn)(void *) = bench_ta_get_stats_fn();
+    if (!fn)
+        return 0;
+    bench_ta_stats_buf b;
+    memset(&b, 0, sizeof b);
+    fn(&b);
+    *out = b.s;
+    return 1;
+}
+
+/* The most free blocks (ta_stats.free_blocks, summed over the arenas) seen by bench_ta_sample,
+ * and how many samples were taken. A workload calls bench_ta_sample from one thread at points
+ * where its workers are parked (frag and grow: the main thread between two barriers at each
+ * phase end), so the peak it records is the heap's, not a torn mid-phase count. A sample is
+ * inside the measured interval: one ta_get_stats, a few microseconds (the extra barrier costs
+ * every allocator the same). */
+static size_t bench_ta_free_blocks_peak, bench_ta_samples;
+
+static inline void bench_ta_sample(void) {
+    bench_ta_stats st;
+    if (!bench_ta_stats_read(&st))
+        return;
+    if (st.free_blocks > bench_ta_free_blocks_peak)
+        bench_ta_free_blocks_peak = st.free_blocks;
+    bench_ta_samples++;
+}
+
+/* The result line's tamalloc fields, read now (at the end of the run, before the end-of-run
+ * probe's own calls): " searches=N search_steps=N search_max_steps=N", then
+ * " free_blocks_peak=N" if the workload sampled the free-block count (bench_ta_sample) during the
+ * run. Empty under any other allocator. */
+static inline void bench_ta_fields(char *buf, size_t cap) {
+    bench_ta_stats st;
+    buf[0] = 0;
+    if (!bench_ta_stats_read(&st))
+        return;
+    int n = snprintf(buf, cap, " searches=%zu search_steps=%zu search_max_steps=%zu",
+                     st.searches, st.search_steps, st.search_max_steps);
+    if (bench_ta_samples && n > 0 && (size_t)n < cap) {
+        size_t peak = st.free_blocks > bench_ta_free_blocks_peak ? st.free_blocks
+                                                                 : bench_ta_free_blocks_peak;
+        snprintf(buf + n, cap - (size_t)n, " free_blocks_peak=%zu", peak);
+    }
+}
+
 static inline void bench_print(const char *workload, int threads, uint64_t ops, double secs,
                                uint64_t checksum, int ok, long maxrss_kb, const char *end,
-                               const char *extra) {
+                               const char *extra, const char *ta) {
     if (secs <= 0)
         secs = 1e-9;
     printf("BENCH workload=%s threads=%d ops=%" PRIu64 " secs=%.6f ops_per_sec=%.0f"
-           " checksum=0x%016" PRIx64 " ok=%d maxrss_kb=%ld%s%s%s\n",
+           " checksum=0x%016" PRIx64 " ok=%d maxrss_kb=%ld%s%s%s%s\n",
            workload, threads, ops, secs, (double)ops / secs, checksum, ok, maxrss_kb, end,
-           extra && *extra ? " " : "", extra ? extra : "");
+           extra && *extra ? " " : "", extra ? extra : "", ta);
     fflush(stdout);
 }
 
 /* The one machine-readable line: "BENCH workload=W threads=T ops=N secs=S ops_per_sec=R
- * checksum=0x... ok=0|1 maxrss_kb=K" followed by the caller's extra "key=value" fields. For a
- * workload that cannot free everything before it reports (mc_bench: the memcached server keeps its
- * items); the others call bench_report_freed. */
+ * checksum=0x... ok=0|1 maxrss_kb=K" followed by the caller's extra "key=value" fields and, under
+ * libtamalloc.so only, "searches=N search_steps=N search_max_steps=N [free_blocks_peak=N]"
+ * (bench_ta_fields). For a workload that cannot free everything before it reports (mc_bench: the
+ * memcached server keeps its items); the others call bench_report_freed. */
 static inline void bench_report(const char *workload, int threads, uint64_t ops, double secs,
                                 uint64_t checksum, int ok, const char *extra) {
-    bench_print(workload, threads, ops, secs, checksum, ok, bench_maxrss_kb(), "", extra);
+    long maxrss = bench_maxrss_kb();
+    char ta[160];
+    bench_ta_fields(ta, sizeof ta);
+    bench_print(workload, threads, ops, secs, checksum, ok, maxrss, "", extra, ta);
 }
 
 /* bench_report for a workload that has joined its threads and freed everything it allocated:
@@ -265,14 +366,15 @@ static inline void bench_report(const char *workload, int threads, uint64_t ops,
 static inline void bench_report_freed(const char *workload, int threads, uint64_t ops,
                                       double secs, uint64_t checksum, int ok, const char *extra) {
     long maxrss = bench_maxrss_kb(), end_kb, trim_kb;
-    char end[80] = "";
+    char end[80] = "", ta[160];
+    bench_ta_fields(ta, sizeof ta); /* the workload's searches, not the probe's */
     if (bench_end_rss(&end_kb, &trim_kb)) {
         char t[24] = "-";
         if (trim_kb >= 0)
             snprintf(t, sizeof t, "%ld", trim_kb);
         snprintf(end, sizeof end, " end_rss_kb=%ld trim_rss_kb=%s", end_kb, t);
     }
-    bench_print(workload, threads, ops, secs, checksum, ok, maxrss, end, extra);
+    bench_print(workload, threads, ops, secs, checksum, ok, maxrss, end, extra, ta);
 }
 
 #endif

@@ -8,7 +8,9 @@
  * It reports peak RSS (from the OS) against peak live bytes (from the program's own counts, taken
  * at the end of phases 1, 3 and 5, where live bytes peak). peak_rss_kb includes the program's
  * baseline (base_rss_kb, measured before phase 1); overhead_pct is
- * (peak_rss - base_rss - peak_live) / peak_live.
+ * (peak_rss - base_rss - peak_live) / peak_live. At each of those phase ends the main thread,
+ * with the workers parked at a barrier, samples the allocator's free-block count
+ * (bench_ta_sample: tamalloc only, for the result line's free_blocks_peak).
  * Usage: frag THREADS SCALE — SCALE MiB of live bytes in all (split between threads).
  * Determinism: per-thread RNGs; block counts depend only on sizes drawn. */
 #include "bench/common.h"
@@ -79,6 +81,14 @@ static void drop(worker *w, list *l, size_t i, size_t *live) {
     w->calls++;
 }
 
+/* End of a phase where live bytes peak: adds them to g_live[k], then waits at two barriers with
+ * the other workers and the main thread, which samples the heap between the two. */
+static void phase_end(int k, size_t live) {
+    atomic_fetch_add(&g_live[k], live);
+    pthread_barrier_wait(&g_phase);
+    pthread_barrier_wait(&g_phase);
+}
+
 static void *work(void *arg) {
     worker *w = arg;
     bench_rng rng = {0xf7a9ull * (uint64_t)(w->id + 1)};
@@ -93,20 +103,17 @@ static void *work(void *arg) {
     bench_clock_start();
 
     fill(w, &rng, &a, 16, 1024, &live, w->share);
-    atomic_fetch_add(&g_live[0], live);
-    pthread_barrier_wait(&g_phase);
+    phase_end(0, live);
 
     for (size_t i = 1; i < a.n; i += 2)
         drop(w, &a, i, &live);
     fill(w, &rng, &b, 1024, 4096, &live, w->share);
-    atomic_fetch_add(&g_live[1], live);
-    pthread_barrier_wait(&g_phase);
+    phase_end(1, live);
 
     for (size_t i = 0; i < a.n; i += 2)
         drop(w, &a, i, &live);
     fill(w, &rng, &c, 256, 2048, &live, w->share);
-    atomic_fetch_add(&g_live[2], live);
-    pthread_barrier_wait(&g_phase);
+    phase_end(2, live);
 
     for (size_t i = 0; i < b.n; i++)
         drop(w, &b, i, &live);
@@ -124,6 +131,7 @@ int main(int argc, char **argv) {
     long scale;
     bench_args(argc, argv, "THREADS SCALE(MiB of live bytes in all)", &threads, &scale);
     long base_rss = bench_maxrss_kb();
+    bench_ta_get_stats_fn(); /* dlsym now, not at the first phase end */
     worker *ws = calloc((size_t)threads, sizeof(worker));
     for (int i = 0; i < threads; i++) {
         ws[i].id = i;
@@ -134,8 +142,11 @@ int main(int argc, char **argv) {
     for (int i = 0; i < threads; i++)
         pthread_create(&tid[i], NULL, work, &ws[i]);
     pthread_barrier_wait(&g_phase);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 3; k++) {
+        pthread_barrier_wait(&g_phase); /* every worker has reached the end of phase 2k+1 */
+        bench_ta_sample();
         pthread_barrier_wait(&g_phase);
+    }
     for (int i = 0; i < threads; i++)
         pthread_join(tid[i], NULL);
     double secs = bench_clock_secs();

@@ -26,6 +26,29 @@ It also measures the cost of tamalloc's check levels (TAMALLOC_CHECK=0, 1, 2: th
 the environment differs) on a few workloads at one thread, interleaved the same way; those runs go
 to check_levels.csv and their own section of results.md, never into the tamalloc-vs-peers tables.
 
+The scaling pass (after the timed runs; --scaling-only runs nothing else) runs frag and grow
+(those of --workloads) with 16, 64, 256 and 1024 MiB of live data in all (--scales; --quick:
+16,64), at 1, 2 and 4 threads (--scaling-threads; default those of --threads up to 4), under every
+allocator, interleaved as above, --scaling-reps times (default 3; --quick: 1). results.md gets a
+table per workload (rows allocator x threads, columns live MiB, M ops/s), the ratios the scaling
+targets are read from (tamalloc at the largest size / tamalloc at the smallest; tamalloc / the
+best of glibc and mimalloc at every size and thread count; both also in summary.json, "scaling")
+and a chart per workload and thread count (plots/scaling_<workload>_<T>t.png: throughput against
+live MiB, both on log scales, one line per allocator). A full run's scaling pass takes about 16
+minutes on 2 cores (360 runs, 5.4 min per repetition: the 1024 MiB runs take 3-12 s each and
+reach 1.6 GiB (frag) to 2.3 GiB (grow) of peak RSS, so it needs about 3 GiB of free memory);
+--quick's, under half a minute (60 runs).
+
+Under libtamalloc.so every result line also carries tamalloc's next-fit search counters
+(searches, search_steps, search_max_steps: ta_get_stats, read by bench/common.h through dlsym at
+the end of the run) and, for frag and grow, free_blocks_peak (the most free blocks on the arenas'
+lists, sampled at the workloads' phase ends). results.md shows them as "Next-fit search steps
+(tamalloc)": per workload and thread count (and per size in the scaling pass), the searches, the
+mean steps per search (search_steps / searches, median over the repetitions), the most steps one
+search read (max over the repetitions) and, next to the peak free-block count, 2 log2 of it (what
+a balanced search over those blocks would read); summary.json keeps them under "search_steps".
+The other allocators have no such counters.
+
 With --readme README.md it also writes the README's benchmark block (the throughput-ratio table,
 the end-RSS ratio table when the run measured it, and one paragraph of measured figures, between
 the lines <!-- bench:begin --> and <!-- bench:end -->) from the run's summary.json. With --readme
@@ -40,6 +63,7 @@ import argparse
 import csv
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -107,6 +131,9 @@ WORKLOADS = [
              "size churn 8 B..64 KiB + tail to 1 MiB, realloc growth", "malloc+realloc+free calls"),
     Workload("frag", "frag", [], 32, 160, "total",
              "fragmentation (free every other, then larger blocks)", "malloc+free calls"),
+    Workload("grow", "grow", [], 32, 160, "total",
+             "growing entries (small blocks, free every other, then larger and larger classes)",
+             "malloc+free calls"),
     Workload("fastpath", "fastpath", [], 3000, 24000, "per_thread",
              "single-thread fast path, malloc/free of 16..256 B", "malloc+free calls"),
     Workload("memcached", "mc_bench", [], 10, 60, "total",
@@ -114,6 +141,18 @@ WORKLOADS = [
 ]
 
 CALLGRIND_PAIRS = {"quick": 100, "full": 400}  # thousand malloc/free pairs under valgrind
+
+# The scaling pass: workloads whose SCALE is MiB of live data in all ("total"), run at each size.
+SCALING_WORKLOADS = ["frag", "grow"]
+SCALES = {"full": [16, 64, 256, 1024], "quick": [16, 64]}  # MiB of live data
+SCALING_THREADS = [1, 2, 4]  # of --threads, by default
+SCALING_REPS = {"full": 3, "quick": 1}
+SCALING_PEERS = ["glibc", "mimalloc"]  # the scaling target compares tamalloc with the best of these
+SCALING_TIMEOUT = 600  # s; a 1024 MiB run takes 3-12 s
+
+# tamalloc's search counters in the result line (bench/common.h, bench_ta_fields); absent under
+# the other allocators, free_blocks_peak also absent from workloads that do not sample the heap.
+TA_FIELDS = ["searches", "search_steps", "search_max_steps", "free_blocks_peak"]
 
 # Cost of the check levels. TAMALLOC_CHECK=2 runs a full arena check after every operation: about
 # 0.25 ms per operation on a 2-core machine whatever the heap (the check walks the whole 4 MiB
@@ -141,16 +180,19 @@ def die(msg):
 def build(args, allocators):
     """Builds the workloads (and libtamalloc.so if wanted); returns bazel-bin."""
     bazel = ["bazel"]
+    opts = ["--config=opt"]
     if args.output_base:
         bazel.append("--output_base=" + args.output_base)
+        # no bazel-bin/bazel-out symlinks: the workspace's stay those of the developer's builds
+        opts.append("--symlink_prefix=/")
     targets = sorted({"//bench:" + w.binary for w in WORKLOADS})
     log("building (bazel build --config=opt): " + " ".join(targets))
-    r = subprocess.run(bazel + ["build", "--config=opt"] + targets, cwd=ROOT)
+    r = subprocess.run(bazel + ["build"] + opts + targets, cwd=ROOT)
     if r.returncode != 0:
         die("building the workloads failed")
     if "tamalloc" in allocators:
         log("building //alloc:libtamalloc.so (--config=opt)")
-        r = subprocess.run(bazel + ["build", "--config=opt", "//alloc:libtamalloc.so"], cwd=ROOT)
+        r = subprocess.run(bazel + ["build"] + opts + ["//alloc:libtamalloc.so"], cwd=ROOT)
         if r.returncode != 0:
             die("building //alloc:libtamalloc.so failed; to measure only the peers, pass "
                 "--allocators glibc,jemalloc,tcmalloc,mimalloc")
@@ -249,6 +291,14 @@ def fmt_ratio(x):
     return "—" if x is None else "%.2f" % x
 
 
+def steps_note(rec):
+    """", 9.7 steps/search (max 39)" for a run that reported tamalloc's search counters."""
+    if rec.get("searches") in (None, "") or not int(rec["searches"]):
+        return ""
+    return ", %.1f steps/search (max %s)" % (int(rec["search_steps"]) / int(rec["searches"]),
+                                             rec["search_max_steps"])
+
+
 def summarize(values):
     """(median, spread) where spread = (max - min) / median; None for no values."""
     if not values:
@@ -282,6 +332,20 @@ def machine_info():
         "memory": mem,
         "hostname": platform.node(),
     }
+
+
+def source_state():
+    """"<commit>" of the work tree, with the files under alloc/ and bench/ that differ from it
+    (what the measured library and workloads were built from), or None outside a git checkout."""
+    r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    if r.returncode != 0:
+        return None
+    d = subprocess.run(["git", "status", "--porcelain", "--", "alloc", "bench"], cwd=ROOT,
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    changed = [l[3:] for l in d.stdout.splitlines() if l[3:]]
+    return r.stdout.strip() + ("" if not changed else " with uncommitted changes to " +
+                               ", ".join(changed))
 
 
 def package_version(pkg):
@@ -391,6 +455,95 @@ plot %s, 1 with lines lc rgb '#000000' dt 2 notitle
     if gnuplot(script, pdir):
         made.append("plots/memory.png")
     return made
+
+
+def plot_scaling(out, sc, allocators, search):
+    """Charts of the scaling pass: per workload and thread count, throughput against live MiB (both
+    log scales), one line per allocator (bars: min..max of the repetitions); and tamalloc's mean
+    steps per search against live MiB. Returns ([(workload, threads, path)], the steps chart or
+    None)."""
+    pdir = os.path.join(out, "plots")
+    os.makedirs(pdir, exist_ok=True)
+    scales = sc["scales"]
+    xr = "set xrange [%g:%g]\nset xtics (%s)" % (
+        min(scales) / 1.4, max(scales) * 1.4, ", ".join("'%d' %d" % (m, m) for m in scales))
+    made = []
+    for wk, by_mib in sc["cells"].items():
+        for t in sc["threads"]:
+            name = "scaling_%s_%dt" % (wk, t)
+            with open(os.path.join(pdir, name + ".dat"), "w") as f:
+                f.write("# live MiB, then median min max (ops/s / 1e6) for: %s\n"
+                        % " ".join(allocators))
+                for m in scales:
+                    row = [str(m)]
+                    for a in allocators:
+                        c = by_mib[m][t][a]
+                        row += ["NaN"] * 3 if c["ops_med"] is None else [
+                            "%.6g" % (v / 1e6) for v in (c["ops_med"], c["ops_min"], c["ops_max"])]
+                    f.write(" ".join(row) + "\n")
+            plots = ["'%s.dat' using 1:%d:%d:%d with yerrorlines %s title '%s'"
+                     % (name, 2 + 3 * i, 3 + 3 * i, 4 + 3 * i, STYLE.get(a, "lw 2"), a)
+                     for i, a in enumerate(allocators)]
+            script = """set terminal pngcairo noenhanced size 900,520 font 'DejaVu Sans,10'
+set output '%s.png'
+set title "%s: throughput against live heap size, %d thread%s\\n(higher is better; flat = does not slow down as the heap grows; bars: min..max of the repetitions)"
+set xlabel 'live data, MiB (log scale)'
+set ylabel 'million malloc+free calls per second (log scale)'
+set logscale x 2
+set logscale y
+set ytics (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200)
+set mytics 1
+%s
+set grid
+set key outside right top
+plot %s
+""" % (name, wk, t, "" if t == 1 else "s", xr, ", \\\n     ".join(plots))
+            with open(os.path.join(pdir, name + ".gp"), "w") as f:
+                f.write(script)
+            if gnuplot(script, pdir):
+                made.append((wk, t, "plots/%s.png" % name))
+
+    steps = (search or {}).get("scaling") or {}
+    if not steps:
+        return made, None
+    cols, plots = [], []
+    colours = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+    with open(os.path.join(pdir, "scaling_search_steps.dat"), "w") as f:
+        for wk, by_mib in steps.items():
+            for t in sc["threads"]:
+                cols.append(("%s, %d thread%s: mean steps" % (wk, t, "" if t == 1 else "s"),
+                             wk, t, "steps_mean_med", "lw 2 pt 7 dt 1"))
+            t0 = sc["threads"][0]
+            cols.append(("%s: 2 log2(peak free blocks), %d thread%s" % (
+                wk, t0, "" if t0 == 1 else "s"), wk, t0, "free_blocks_2log2", "lw 1 pt 6 dt 2"))
+        f.write("# live MiB, then: %s\n" % "; ".join(c[0] for c in cols))
+        for m in scales:
+            row = [str(m)]
+            for _, wk, t, key, _ in cols:
+                v = steps.get(wk, {}).get(m, {}).get(t, {}) or {}
+                row.append("NaN" if v.get(key) is None else "%.4g" % v[key])
+            f.write(" ".join(row) + "\n")
+    wks = list(steps)
+    for i, (title, wk, t, key, style) in enumerate(cols):
+        plots.append("'scaling_search_steps.dat' using 1:%d with linespoints %s lc rgb '%s' "
+                     "title '%s'" % (i + 2, style, colours[
+                         (wks.index(wk) * len(sc["threads"]) + sc["threads"].index(t))
+                         % len(colours)], title))
+    script = """set terminal pngcairo noenhanced size 1000,520 font 'DejaVu Sans,10'
+set output 'scaling_search_steps.png'
+set title "tamalloc: next-fit search steps against live heap size\\n(mean steps per search, median of the repetitions; dashed: 2 log2 of the peak free-block count)"
+set xlabel 'live data, MiB (log scale)'
+set ylabel 'steps per search'
+set logscale x 2
+%s
+set yrange [0:*]
+set grid
+set key outside right top
+plot %s
+""" % (xr, ", \\\n     ".join(plots))
+    with open(os.path.join(pdir, "scaling_search_steps.gp"), "w") as f:
+        f.write(script)
+    return made, "plots/scaling_search_steps.png" if gnuplot(script, pdir) else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -584,6 +737,83 @@ def compute_ratios(summary, allocators, callgrind):
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# tamalloc's search counters and the scaling pass
+
+
+def search_cell(recs):
+    """tamalloc's search figures over the good runs recs of one cell (their TA_FIELDS, as the
+    result lines gave them), or None when no run reported them: the median of the searches, the
+    median over the runs of the mean steps per search (search_steps / searches), the most steps
+    one search read (max over the runs), the median of the peak free-block count (frag and grow)
+    and 2 log2 of it."""
+    rs = [x for x in recs if x.get("searches") not in (None, "")]
+    if not rs:
+        return None
+    searches = [int(x["searches"]) for x in rs]
+    means = [int(x["search_steps"]) / int(x["searches"]) for x in rs if int(x["searches"])]
+    fb = [int(x["free_blocks_peak"]) for x in rs if x.get("free_blocks_peak") not in (None, "")]
+    c = {"n": len(rs), "searches_med": statistics.median(searches)}
+    c["steps_mean_med"], c["steps_mean_spread"] = summarize(means)
+    c["steps_max"] = max(int(x["search_max_steps"]) for x in rs)
+    c["free_blocks_peak_med"] = statistics.median(fb) if fb else None
+    c["free_blocks_2log2"] = (2 * math.log2(c["free_blocks_peak_med"])
+                              if c["free_blocks_peak_med"] else None)
+    return c
+
+
+def best_of(row, names, key="ops_med"):
+    """(value, name) of the highest row[name][key] among names, or (None, None)."""
+    vals = [(row[a][key], a) for a in names if row.get(a, {}).get(key) is not None]
+    return max(vals) if vals else (None, None)
+
+
+def summarize_scaling(raw, workloads, scales, threads, allocators):
+    """{workload: {MiB: {threads: {allocator: {...}}}}} of the scaling pass's runs: throughput
+    median, spread, min and max, peak RSS and overhead_pct medians, like the timed pass's cells."""
+    cells = {}
+    for wk in workloads:
+        for mib in scales:
+            for t in threads:
+                for a in allocators:
+                    rs = [x for x in raw if x["pass"] == "scaling" and x["workload"] == wk and
+                          x["scale"] == mib and x["threads"] == t and x["allocator"] == a]
+                    good = [x for x in rs if x["ok"]]
+                    ops = [float(x["ops_per_sec"]) for x in good]
+                    c = {"failed": len(rs) - len(good), "n": len(good)}
+                    c["ops_med"], c["ops_spread"] = summarize(ops)
+                    c["ops_min"] = min(ops) if ops else None
+                    c["ops_max"] = max(ops) if ops else None
+                    c["rss_med"], _ = summarize([float(x["rss_kb"]) for x in good])
+                    fr = [float(x["overhead_pct"]) for x in good if x.get("overhead_pct")]
+                    c["frag_med"] = statistics.median(fr) if fr else None
+                    cells.setdefault(wk, {}).setdefault(mib, {}).setdefault(t, {})[a] = c
+    return cells
+
+
+def scaling_ratios(cells, scales, threads, allocators):
+    """The scaling targets' ratios, from the unrounded medians: {workload: {threads: {
+    "large_over_small": {allocator: median at the largest size / median at the smallest},
+    "vs_best": {MiB: {"ratio": tamalloc / the best of SCALING_PEERS, "best": its name}}}}}."""
+    out = {}
+    lo, hi = min(scales), max(scales)
+    peers = [a for a in SCALING_PEERS if a in allocators]
+    for wk, by_mib in cells.items():
+        for t in threads:
+            r = {"large_over_small": {}, "vs_best": {}}
+            for a in allocators:
+                x, y = by_mib[hi][t][a]["ops_med"], by_mib[lo][t][a]["ops_med"]
+                r["large_over_small"][a] = x / y if x is not None and y else None
+            for mib in scales:
+                row = by_mib[mib][t]
+                ta = row.get("tamalloc", {}).get("ops_med")
+                best, name = best_of(row, peers)
+                r["vs_best"][mib] = {"ratio": ta / best if ta is not None and best else None,
+                                     "best": name}
+            out.setdefault(wk, {})[t] = r
+    return out
+
+
 def load_summary(path):
     """summary.json as the runner wrote it, with the thread counts and check levels (JSON object
     keys, so strings in the file) turned back into ints. A file from before the runner stored its
@@ -601,6 +831,19 @@ def load_summary(path):
     ratios = data["ratios"]
     for key, _ in RATIO_METRICS:
         ratios[key] = {wk: intkeys(rows) for wk, rows in ratios.get(key, {}).items()}
+    sc = data.get("scaling")
+    if sc:  # absent from summary.json files written before the scaling pass
+        sc["cells"] = {wk: {int(m): intkeys(by_t) for m, by_t in by_mib.items()}
+                       for wk, by_mib in sc["cells"].items()}
+        for wk, by_t in sc["ratios"].items():
+            sc["ratios"][wk] = intkeys(by_t)
+            for r in sc["ratios"][wk].values():
+                r["vs_best"] = intkeys(r["vs_best"])
+    ss = data.get("search_steps")
+    if ss:  # absent from summary.json files written before the search counters
+        ss["timed"] = {wk: intkeys(v) for wk, v in (ss.get("timed") or {}).items()}
+        ss["scaling"] = {wk: {int(m): intkeys(by_t) for m, by_t in by_mib.items()}
+                         for wk, by_mib in (ss.get("scaling") or {}).items()}
     cl = data.get("check_levels")
     if cl:
         for rows in cl.get("runs", {}).values():
@@ -614,8 +857,135 @@ def load_summary(path):
     return data
 
 
+def scaling_section(L, sc, allocators, scaling_plots):
+    """Appends the scaling pass's section (sc: summary.json's "scaling") to the report lines L."""
+    scales, threads, cells, ratios = sc["scales"], sc["threads"], sc["cells"], sc["ratios"]
+    lo, hi = min(scales), max(scales)
+    peers = [a for a in SCALING_PEERS if a in allocators]
+    peer_text = " and ".join(peers)
+    L.append("## Scaling: throughput against live heap size")
+    L.append("")
+    L.append("%s with SCALE = %s MiB of live data in all (split between the threads), at %s "
+             "thread%s; %d run%s per cell, allocators interleaved, in a pass of its own (not in "
+             "the tables above). Cells: million malloc+free calls per second, median%s. The "
+             "last column is each allocator's median at %d MiB over its own at %d MiB (1.00: its "
+             "throughput does not fall as the heap grows). The row \"tamalloc / best of %s\" "
+             "divides tamalloc's median by the higher of %s's medians at that size (named)."
+             % (join_and(list(cells)), join_and([str(m) for m in scales]),
+                join_and([str(t) for t in threads]), "" if threads == [1] else "s", sc["reps"],
+                "" if sc["reps"] == 1 else "s",
+                "" if sc["reps"] == 1 else " (spread)", hi, lo, " and ".join(peers) or "—",
+                peer_text or "—"))
+    L.append("")
+    by_key = {}
+    for wk, t, path in scaling_plots:
+        by_key.setdefault(wk, []).append((t, path))
+
+    def cell(c):
+        if c["ops_med"] is None:
+            return "FAIL" if c["failed"] else "—"
+        v = "%.3g" % (c["ops_med"] / 1e6)
+        return v if c["n"] < 2 else "%s (%.0f%%)" % (v, 100 * (c["ops_spread"] or 0))
+
+    for wk, by_mib in cells.items():
+        L.append("### %s" % wk)
+        L.append("")
+        L.append("| threads | allocator | " + " | ".join("%d MiB" % m for m in scales) +
+                 " | %d MiB / %d MiB |" % (hi, lo))
+        L.append("|" + "---|" * (len(scales) + 3))
+        for t in threads:
+            r = ratios[wk][t]
+            for a in allocators:
+                L.append("| %d | %s | %s | %s |" % (
+                    t, a, " | ".join(cell(by_mib[m][t][a]) for m in scales),
+                    fmt_ratio(r["large_over_small"].get(a))))
+            if "tamalloc" in allocators and peers:
+                L.append("| %d | tamalloc / best of %s | %s | |" % (t, peer_text, " | ".join(
+                    "—" if r["vs_best"][m]["ratio"] is None else "%s (%s)" % (
+                        fmt_ratio(r["vs_best"][m]["ratio"]), r["vs_best"][m]["best"])
+                    for m in scales)))
+        L.append("")
+        for t, path in by_key.get(wk, []):
+            L.append("![%s, %d thread%s](%s)" % (wk, t, "" if t == 1 else "s", path))
+            L.append("")
+    if "tamalloc" in allocators:
+        L.append("### Scaling targets (tamalloc)")
+        L.append("")
+        L.append("tamalloc's median at %d MiB over its own at %d MiB, and tamalloc's median over "
+                 "the best of %s's at each size; above 1 means tamalloc's median was higher."
+                 % (hi, lo, peer_text or "—"))
+        L.append("")
+        L.append("| workload | threads | tamalloc %d MiB / %d MiB | " % (hi, lo) + " | ".join(
+            "tamalloc / best of %s, %d MiB" % (peer_text, m) for m in scales) + " |")
+        L.append("|" + "---|" * (len(scales) + 3))
+        for wk in cells:
+            for t in threads:
+                r = ratios[wk][t]
+                L.append("| %s | %d | %s | %s |" % (
+                    wk, t, fmt_ratio(r["large_over_small"].get("tamalloc")), " | ".join(
+                        "—" if r["vs_best"][m]["ratio"] is None else "%s (%s)" % (
+                            fmt_ratio(r["vs_best"][m]["ratio"]), r["vs_best"][m]["best"])
+                        for m in scales)))
+        L.append("")
+
+
+def search_section(L, ss, plot=None):
+    """Appends "Next-fit search steps (tamalloc)" (ss: summary.json's "search_steps") to L."""
+    timed, scaling = ss.get("timed") or {}, ss.get("scaling") or {}
+    if not timed and not scaling:
+        return
+    L.append("## Next-fit search steps (tamalloc)")
+    L.append("")
+    L.append("tamalloc's own counters (`ta_get_stats`, read by the workload through `dlsym` at the "
+             "end of the run; the other allocators have none): a search is one next-fit search "
+             "of an arena (an allocation, or a thread-cache refill, that the caches could not "
+             "serve); its steps are the fit-index nodes and block headers it read. Mean steps "
+             "per search: search_steps / searches of each run, median over the repetitions "
+             "(spread); largest: the most steps one search read, the maximum over the arenas and "
+             "the repetitions. Free blocks at peak (frag and grow only, which sample the heap at "
+             "their phase ends): the most blocks on the arenas' free lists, summed over the "
+             "arenas, median over the repetitions, and 2 log2 of it, what a balanced search "
+             "among that many blocks would read; walking the list could read them all.")
+    L.append("")
+
+    def cells(c):
+        sp = "" if c["n"] < 2 or c["steps_mean_spread"] is None else \
+            " (%.0f%%)" % (100 * c["steps_mean_spread"])
+        return "%s | %s | %d | %s | %s" % (
+            fmt_rate(c["searches_med"]),
+            "—" if c["steps_mean_med"] is None else "%.1f%s" % (c["steps_mean_med"], sp),
+            c["steps_max"],
+            "—" if c["free_blocks_peak_med"] is None else fmt_rate(c["free_blocks_peak_med"]),
+            "—" if c["free_blocks_2log2"] is None else "%.1f" % c["free_blocks_2log2"])
+
+    cols = "searches | mean steps / search | largest | free blocks at peak | 2 log2(free blocks)"
+    if timed:
+        L.append("The timed runs (the throughput table's scale):")
+        L.append("")
+        L.append("| workload | threads | " + cols + " |")
+        L.append("|---|---|---|---|---|---|---|")
+        for wk, by_t in timed.items():
+            for t, c in sorted(by_t.items()):
+                L.append("| %s | %d | %s |" % (wk, t, cells(c)))
+        L.append("")
+    if scaling:
+        L.append("The scaling pass:")
+        L.append("")
+        L.append("| workload | live MiB | threads | " + cols + " |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for wk, by_mib in scaling.items():
+            for mib, by_t in sorted(by_mib.items()):
+                for t, c in sorted(by_t.items()):
+                    L.append("| %s | %d | %d | %s |" % (wk, mib, t, cells(c)))
+        L.append("")
+        if plot:
+            L.append("![search steps against live heap size](%s)" % plot)
+            L.append("")
+
+
 def write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads, failures,
-                 check_levels=None, ratios=None):
+                 check_levels=None, ratios=None, scaling=None, search=None, scaling_plots=(),
+                 search_plot=None):
     ratios = ratios or {}
     L = []
     L.append("# tamalloc benchmark results")
@@ -625,9 +995,18 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
     L.append("- Machine: %s CPUs (nproc), %s, kernel %s, %s" % (m["nproc"], m["cpu"], m["kernel"],
                                                                m["memory"]))
     L.append("- Load average at start / end: %s / %s" % (meta["load_start"], meta["load_end"]))
-    L.append("- Mode: %s; %d repetitions per cell, allocators interleaved; %d runs in %.0f s"
-             % (meta["mode"], meta["reps"], meta["runs"], meta["elapsed"]))
+    if meta.get("source"):
+        L.append("- Source: %s" % meta["source"])
+    L.append("- Mode: %s; %d repetition%s per cell, allocators interleaved; %d runs in %.0f s"
+             % (meta["mode"] + (", scaling pass only" if meta.get("scaling_only") else ""),
+                meta["reps"], "" if meta["reps"] == 1 else "s", meta["runs"], meta["elapsed"]))
     L.append("- Allocators: " + "; ".join(meta["allocators"][a] for a in allocators))
+    if scaling:
+        L.append("- Scaling pass: %s at %s MiB of live data, %s threads, %d run%s per cell; %d "
+                 "runs in %.0f s" % (
+                     ", ".join(scaling["cells"]), ", ".join(str(m) for m in scaling["scales"]),
+                     ", ".join(str(t) for t in scaling["threads"]), scaling["reps"],
+                     "" if scaling["reps"] == 1 else "s", scaling["runs"], scaling["elapsed"]))
     if meta.get("end_rss"):
         er = meta["end_rss"]
         L.append("- RSS at the end of the run: a separate pass after the timed runs, %d run%s per "
@@ -652,6 +1031,8 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
         L.append("")
 
     def table(title, key, spread_key, fmt, higher_better, note, rows=workloads, n_key=None):
+        if not rows:  # --scaling-only: no timed pass
+            return
         L.append("## " + title)
         L.append("")
         L.append(note)
@@ -744,6 +1125,28 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
                 "—" if row[a]["frag_med"] is None else "%.0f%%" % row[a]["frag_med"]
                 for a in allocators)))
         L.append("")
+    gr = [w for w in workloads if w.key == "grow"]
+    if gr:
+        L.append("## Fragmentation (grow): peak RSS over peak live bytes")
+        L.append("")
+        L.append("(peak RSS − baseline RSS − peak live) / peak live, in %, median; lower is "
+                 "better. About 100% is the floor for this workload: at its peak the holes left "
+                 "by freeing every other block (the small ones, then each size class's), which "
+                 "no later, larger block fits, add up to about the live bytes; the program's own "
+                 "record of its blocks (12 bytes each) adds about 9%.")
+        L.append("")
+        L.append("| threads | " + " | ".join(allocators) + " |")
+        L.append("|" + "---|" * (len(allocators) + 1))
+        for t in threads:
+            row = summary["grow"][t]
+            L.append("| %d | %s |" % (t, " | ".join(
+                "—" if row[a]["frag_med"] is None else "%.0f%%" % row[a]["frag_med"]
+                for a in allocators)))
+        L.append("")
+    if scaling:
+        scaling_section(L, scaling, allocators, scaling_plots)
+    if search:
+        search_section(L, search, search_plot)
     if callgrind:
         L.append("## Fast path: instructions per malloc/free pair (callgrind)")
         L.append("")
@@ -768,8 +1171,12 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
         for p in plots:
             L.append("![%s](%s)" % (os.path.basename(p)[:-4], p))
             L.append("")
-    notes = (["column `pass`: `timed`, or `end_rss` for the end-RSS pass"]
-             if meta.get("end_rss") else []) + \
+    passes = (["`timed`"] if workloads else []) + \
+        (["`scaling` for the scaling pass (`scale`: MiB of live data)"] if scaling else []) + \
+        (["`end_rss` for the end-RSS pass"] if meta.get("end_rss") else [])
+    notes = (["column `pass`: " + ", ".join(passes[:-1]) + ", or " + passes[-1]]
+             if len(passes) > 1 else
+             ["column `pass`: %s" % passes[0]] if passes and not workloads else []) + \
         (["check-level runs: `check_levels.csv`"] if check_levels else [])
     L.append("Raw runs: `raw.csv`%s; medians: `summary.json`; plot data and gnuplot scripts: "
              "`plots/*.dat`, `plots/*.gp`." % (" (%s)" % "; ".join(notes) if notes else ""))
@@ -955,6 +1362,38 @@ def readme_block(data, report):
            if row["ratio"].get(2)]
     if lv2:
         P.append("Level 1 / level 2 throughput at a small scale: %s." % ", ".join(lv2))
+    sc = data.get("scaling")  # absent from summary.json files written before the scaling pass
+    if sc and "tamalloc" in allocators:
+        lo, hi = min(sc["scales"]), max(sc["scales"])
+        own, best = [], []
+        for wk, by_t in sc["ratios"].items():
+            v = [r["large_over_small"].get("tamalloc") for r in by_t.values()]
+            v = [x for x in v if x is not None]
+            if v:
+                own.append("%s %s" % (wk, fmt_range(v, fmt_ratio)))
+            b = [x["ratio"] for r in by_t.values() for x in r["vs_best"].values()
+                 if x["ratio"] is not None]
+            if b:
+                best.append("%s %s" % (wk, fmt_range(b, fmt_ratio)))
+        if own:
+            P.append("Scaling pass (%s with %s MiB of live data, %s threads, %d run%s per cell): "
+                     "tamalloc at %d MiB / tamalloc at %d MiB over the thread counts: %s%s." % (
+                         join_and(list(sc["ratios"])), join_and([str(m) for m in sc["scales"]]),
+                         join_and([str(t) for t in sc["threads"]]), sc["reps"],
+                         "" if sc["reps"] == 1 else "s", hi, lo, ", ".join(own),
+                         "; tamalloc / best of %s over the sizes and thread counts: %s" % (
+                             " and ".join(sc["peers"]), ", ".join(best)) if best else ""))
+    ss = data.get("search_steps")  # absent from summary.json files written before the counters
+    if ss:
+        cells = [c for by_t in (ss.get("timed") or {}).values() for c in by_t.values()] + \
+            [c for by_mib in (ss.get("scaling") or {}).values() for by_t in by_mib.values()
+             for c in by_t.values()]
+        means = [c["steps_mean_med"] for c in cells if c.get("steps_mean_med") is not None]
+        if means:
+            P.append("tamalloc's next-fit searches read %s steps each on average (the medians "
+                     "over the workloads, thread counts and sizes), at most %d in one search." % (
+                         fmt_range(means, lambda x: "%.1f" % x),
+                         max(c["steps_max"] for c in cells)))
     L += wrap(" ".join(P))
     return L
 
@@ -997,7 +1436,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help="small sizes and 3 repetitions: a first look in under 3 minutes")
+                    help="small sizes and 3 repetitions (the scaling pass: 16 and 64 MiB, 1 "
+                    "repetition): a first look in about 5 minutes")
     ap.add_argument("--out", help="output folder (default bench/out/<date-time>)")
     ap.add_argument("--reps", type=int, help="repetitions (default 3 quick, 5 full)")
     ap.add_argument("--allocators", default=",".join(ALL_ALLOCATORS),
@@ -1019,6 +1459,21 @@ def main():
                     "sleep in every timed run would add about 16 minutes to a full run; this one "
                     "adds about 4 minutes"
                     % (END_RSS_SLEEP_MS, END_RSS_SLEEP_MS / 1000.0, END_RSS_PAIRS))
+    ap.add_argument("--scales", metavar="MiB,...",
+                    help="live data sizes of the scaling pass, MiB in all (default %s; --quick: "
+                    "%s)" % (",".join(map(str, SCALES["full"])),
+                             ",".join(map(str, SCALES["quick"]))))
+    ap.add_argument("--scaling-reps", type=int, metavar="N",
+                    help="runs per (workload, size, thread count, allocator) of the scaling pass "
+                    "(default %d; --quick: %d)" % (SCALING_REPS["full"], SCALING_REPS["quick"]))
+    ap.add_argument("--scaling-threads", metavar="T,...",
+                    help="thread counts of the scaling pass (default: those of --threads among "
+                    "%s)" % ",".join(map(str, SCALING_THREADS)))
+    ap.add_argument("--scaling-only", action="store_true",
+                    help="run only the scaling pass (%s, those of --workloads): no timed pass, "
+                    "end-RSS pass, callgrind or check levels; e.g. bench/run.sh --workloads "
+                    "frag,grow --scaling-only" % " and ".join(SCALING_WORKLOADS))
+    ap.add_argument("--no-scaling", action="store_true", help="skip the scaling pass")
     ap.add_argument("--no-callgrind", action="store_true", help="skip the callgrind counts")
     ap.add_argument("--no-check-levels", action="store_true",
                     help="skip the cost of tamalloc's check levels (TAMALLOC_CHECK=0/1/2 on "
@@ -1048,6 +1503,41 @@ def main():
     if len(workloads) != len([x for x in wanted if x]):
         die("unknown workload in " + args.workloads)
     threads = sorted(int(t) for t in args.threads.split(","))
+    if args.scaling_reps is None:
+        args.scaling_reps = SCALING_REPS[mode]
+    if args.scaling_only and args.no_scaling:
+        die("--scaling-only and --no-scaling exclude each other")
+    sc_workloads = [] if args.no_scaling else \
+        [w.key for w in workloads if w.key in SCALING_WORKLOADS]
+    try:
+        sc_scales = sorted({int(m) for m in (args.scales or ",".join(
+            map(str, SCALES[mode]))).split(",") if m})
+        sc_threads = sorted({int(t) for t in args.scaling_threads.split(",") if t}) \
+            if args.scaling_threads else [t for t in threads if t in SCALING_THREADS]
+    except ValueError:
+        die("--scales and --scaling-threads take comma lists of whole numbers")
+    if sc_workloads and (not sc_scales or min(sc_scales) < 1 or not sc_threads or
+                         args.scaling_reps < 1):
+        die("the scaling pass needs sizes (--scales), thread counts (--scaling-threads or "
+            "--threads among %s) and --scaling-reps of 1 or more; --no-scaling skips it"
+            % ",".join(map(str, SCALING_THREADS)))
+    if args.scaling_only:
+        if not sc_workloads:
+            die("--scaling-only: --workloads has none of %s" % ",".join(SCALING_WORKLOADS))
+        if args.readme:
+            die("--readme needs the timed pass; it cannot be given with --scaling-only")
+        workloads = []  # the timed pass, the end-RSS pass, callgrind and the check levels
+    if sc_workloads:
+        # grow's peak RSS is about 2.3 x its live data (frag's 1.6 x); runs are one at a time
+        need = max(sc_scales) * 2.5 + 512
+        try:
+            with open("/proc/meminfo") as f:
+                avail = next(int(l.split()[1]) for l in f if l.startswith("MemAvailable:")) / 1024
+        except (OSError, StopIteration, ValueError):
+            avail = None
+        if avail is not None and avail < need:
+            die("the scaling pass at %d MiB needs about %.0f MiB of memory, %.0f MiB are "
+                "available; give smaller --scales" % (max(sc_scales), need, avail))
     for a in allocators:
         lib = PEERS.get(a, (None, None))[0]
         if lib and not os.path.exists(lib):
@@ -1062,7 +1552,11 @@ def main():
     out = os.path.abspath(args.out or os.path.join(ROOT, "bench", "out", stamp))
     os.makedirs(out, exist_ok=True)
 
+    source = source_state()
     bin_dir = build(args, allocators)
+    after = source_state()
+    if after != source:  # someone edited the tree while Bazel read it
+        source = "%s when the build started, %s when it ended" % (source, after)
     preload = {a: PEERS[a][0] for a in allocators if a in PEERS}
     if "tamalloc" in allocators:
         preload["tamalloc"] = os.path.join(bin_dir, "alloc", "libtamalloc.so")
@@ -1088,12 +1582,20 @@ def main():
     cl_cg = [] if args.no_callgrind or not any(j[0].key == "fastpath" for j in cl_jobs) else \
         [(size, lv) for size in ("small", "normal") for lv in CHECK_LEVELS
          if size == "small" or lv != 2]
-    total = len(jobs) + len(end_jobs) + (len(allocators) if do_cg else 0) + len(cl_jobs) + \
-        len(cl_cg)
+    sc_wl = [w for w in WORKLOADS if w.key in sc_workloads]
+    sc_jobs = [(w, m, t, r, a) for w in sc_wl for m in sc_scales for t in sc_threads
+               for r in range(args.scaling_reps) for a in allocators]
+    total = len(jobs) + len(sc_jobs) + len(end_jobs) + (len(allocators) if do_cg else 0) + \
+        len(cl_jobs) + len(cl_cg)
     timeout = 120 if args.quick else 600
     log("output folder: %s" % out)
-    log("%d runs: %d workloads x %d thread counts x %d reps x %d allocators%s%s%s"
-        % (total, len(workloads), len(threads), reps, len(allocators),
+    log("%d runs: %s%s%s%s%s"
+        % (total, "%d workloads x %d thread counts x %d reps x %d allocators" % (
+            len(workloads), len(threads), reps, len(allocators)) if jobs else "",
+           "%s%d scaling runs (%s x %s MiB x %s threads x %d reps x %d allocators)" % (
+               " + " if jobs else "", len(sc_jobs), ",".join(sc_workloads),
+               ",".join(map(str, sc_scales)), ",".join(map(str, sc_threads)),
+               args.scaling_reps, len(allocators)) if sc_jobs else "",
            " + %d end-RSS runs (%d per cell, %.1f s sleep each)" % (
                len(end_jobs), args.end_rss_reps, END_RSS_SLEEP_MS / 1000.0) if end_jobs else "",
            " + %d callgrind runs" % len(allocators) if do_cg else "",
@@ -1122,17 +1624,50 @@ def main():
             rec["rss_kb"] = rss
             rec["p99_us"] = fields.get("p99_us")
             rec["overhead_pct"] = fields.get("overhead_pct")
+            rec.update({k: fields.get(k) for k in TA_FIELDS})
             err = checksum_disagrees(checksums.setdefault((w.key, t), {}), fields["checksum"], a)
             rec["ok"] = 0 if err else 1
         if rec["ok"]:
-            log("[%d/%d] %s t=%d %s rep %d: %s ops/s, %.1f MiB" % (
+            log("[%d/%d] %s t=%d %s rep %d: %s ops/s, %.1f MiB%s" % (
                 n, total, w.key, t, a, r + 1, fmt_rate(float(rec["ops_per_sec"])),
-                int(rec["rss_kb"]) / 1024.0))
+                int(rec["rss_kb"]) / 1024.0, steps_note(rec)))
         else:
             msg = "%s t=%d %s rep %d: %s" % (w.key, t, a, r + 1, err)
             failures.append(msg)
             log("[%d/%d] FAILED %s" % (n, total, msg))
         raw.append(rec)
+
+    # The scaling pass: frag and grow at each size (SCALE = MiB of live data in all, whatever the
+    # thread count), allocators interleaved; checked like the timed runs (ok=1, and the same
+    # checksum for a (workload, size, threads) under every allocator).
+    t_sc = time.time()
+    for w, m, t, r, a in sc_jobs:
+        n += 1
+        t_run = time.time()
+        fields, err = run_once(os.path.join(bin_dir, "bench", w.binary), [str(t), str(m)] + w.extra,
+                               preload.get(a), False, SCALING_TIMEOUT)
+        t_run = time.time() - t_run
+        rec = {"workload": w.key, "threads": t, "pass": "scaling", "rep": r + 1, "allocator": a,
+               "scale": m, "ok": 0, "wall": "%.3f" % t_run}
+        if fields is not None:
+            rec.update({k: fields.get(k) for k in ("ops", "secs", "ops_per_sec", "checksum")})
+            rec["rss_kb"] = fields.get("maxrss_kb")
+            rec["overhead_pct"] = fields.get("overhead_pct")
+            rec.update({k: fields.get(k) for k in TA_FIELDS})
+            err = checksum_disagrees(checksums.setdefault((w.key, t, m), {}), fields["checksum"],
+                                     a)
+            rec["ok"] = 0 if err else 1
+        if rec["ok"]:
+            log("[%d/%d] scaling %s %d MiB t=%d %s rep %d: %s ops/s, %.1f MiB peak RSS%s "
+                "(%.1f s)" % (n, total, w.key, m, t, a, r + 1,
+                              fmt_rate(float(rec["ops_per_sec"])), int(rec["rss_kb"]) / 1024.0,
+                              steps_note(rec), t_run))
+        else:
+            msg = "scaling %s %d MiB t=%d %s rep %d: %s" % (w.key, m, t, a, r + 1, err)
+            failures.append(msg)
+            log("[%d/%d] FAILED %s" % (n, total, msg))
+        raw.append(rec)
+    sc_elapsed = time.time() - t_sc
 
     # The end-RSS pass: the same runs with the end-of-run probe on (bench/common.h,
     # bench_end_rss), one sleep each; checked like the timed runs (ok=1, the row's checksum).
@@ -1274,7 +1809,7 @@ def main():
     with open(os.path.join(out, "raw.csv"), "w", newline="") as f:
         cols = ["workload", "threads", "pass", "rep", "allocator", "scale", "ok", "ops", "secs",
                 "ops_per_sec", "checksum", "rss_kb", "end_rss_kb", "trim_rss_kb", "p99_us",
-                "overhead_pct", "wall"]
+                "overhead_pct"] + TA_FIELDS + ["wall"]
         wr = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         wr.writeheader()
         for rec in raw:
@@ -1288,21 +1823,65 @@ def main():
         "elapsed": elapsed,
         "load_start": load_start,
         "load_end": load_end,
+        "source": source,
         "allocators": meta_alloc,
         "end_rss": {"reps": args.end_rss_reps, "sleep_ms": END_RSS_SLEEP_MS,
                     "pairs": END_RSS_PAIRS, "runs": len(end_jobs),
                     "workloads": sorted({w.key for w, _, _, _ in end_jobs})} if end_jobs else None,
     }
+    if args.scaling_only:
+        meta["scaling_only"] = True
+        meta["reps"] = args.scaling_reps
     ratios = compute_ratios(summary, allocators, callgrind)
+    scaling = None
+    if sc_jobs:
+        cells = summarize_scaling(raw, sc_workloads, sc_scales, sc_threads, allocators)
+        scaling = {"workloads": sc_workloads, "scales": sc_scales, "threads": sc_threads,
+                   "reps": args.scaling_reps, "runs": len(sc_jobs), "elapsed": sc_elapsed,
+                   "peers": [a for a in SCALING_PEERS if a in allocators], "cells": cells,
+                   "ratios": scaling_ratios(cells, sc_scales, sc_threads, allocators)}
+    search = {"timed": {}, "scaling": {}}
+    for rec in raw:
+        if rec["allocator"] != "tamalloc" or rec["pass"] not in ("timed", "scaling"):
+            continue
+        if rec["pass"] == "timed":
+            search["timed"].setdefault(rec["workload"], {}).setdefault(rec["threads"], [])
+        else:
+            search["scaling"].setdefault(rec["workload"], {}).setdefault(
+                rec["scale"], {}).setdefault(rec["threads"], [])
+    for wk, by_t in search["timed"].items():
+        for t in list(by_t):
+            by_t[t] = search_cell([x for x in raw if x["pass"] == "timed" and x["ok"] and
+                                   x["allocator"] == "tamalloc" and x["workload"] == wk and
+                                   x["threads"] == t])
+    for wk, by_mib in search["scaling"].items():
+        for m, by_t in by_mib.items():
+            for t in list(by_t):
+                by_t[t] = search_cell([x for x in raw if x["pass"] == "scaling" and x["ok"] and
+                                       x["allocator"] == "tamalloc" and x["workload"] == wk and
+                                       x["scale"] == m and x["threads"] == t])
+    # cells with no counters (memcached: the allocator is in the server) are left out
+    search["timed"] = {wk: {t: c for t, c in by_t.items() if c}
+                       for wk, by_t in search["timed"].items()}
+    search["timed"] = {wk: v for wk, v in search["timed"].items() if v}
+    search["scaling"] = {wk: {m: {t: c for t, c in by_t.items() if c}
+                              for m, by_t in by_mib.items()}
+                         for wk, by_mib in search["scaling"].items()}
+    if not search["timed"] and not search["scaling"]:
+        search = None
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump({"meta": meta, "summary": summary, "ratios": ratios, "callgrind": callgrind,
-                   "check_levels": check_levels, "failures": failures}, f, indent=1)
-    plots = plot_all(out, allocators, threads, summary, workloads) if shutil.which(
-        "gnuplot") else []
-    if not plots:
+                   "check_levels": check_levels, "failures": failures, "scaling": scaling,
+                   "search_steps": search}, f, indent=1)
+    has_gnuplot = shutil.which("gnuplot")
+    plots = plot_all(out, allocators, threads, summary, workloads) if has_gnuplot and \
+        workloads else []
+    sc_plots, steps_plot = plot_scaling(out, scaling, allocators, search) if has_gnuplot and \
+        scaling else ([], None)
+    if not plots and not sc_plots:
         log("warning: no plots (gnuplot missing or failed)")
     text = write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads,
-                        failures, check_levels, ratios)
+                        failures, check_levels, ratios, scaling, search, sc_plots, steps_plot)
     log("")
     log(text.split("## Plots")[0].rstrip())
     log("")

@@ -3,10 +3,11 @@
 #   bench/run.sh [--quick] [--out DIR] [more options: bench/run.sh --help]
 # Installs what is missing (scripts/packages.txt, then bench/packages.txt) with apt-get, builds
 # with --config=opt, runs, and writes results.md, raw.csv and plots into the output folder it
-# names at the end (default bench/out/<date-time>). --quick: under 3 minutes; full: under 30 on
-# 2 cores. Run it on a quiet machine. --readme README.md also writes the README's benchmark block
-# from the run's summary.json (bench/run.py --readme README.md --from docs/bench: from the committed
-# report, running nothing).
+# names at the end (default bench/out/<date-time>). --quick: about 5 minutes; full: about 30 on
+# 2 cores, 16 of them the scaling pass (frag and grow at 16..1024 MiB; --no-scaling skips it,
+# --scaling-only runs only it). Run it on a quiet machine. --readme README.md also writes the
+# README's benchmark block from the run's summary.json (bench/run.py --readme README.md --from
+# docs/bench: from the committed report, running nothing).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here/.."

@@ -5,7 +5,11 @@
 # the same checksum (the checksums depend only on the arguments). The runs have the end-of-run probe
 # on (BENCH_END_RSS_MS, bench/common.h; with no sleep here, as only the fields are checked): every
 # workload but mc_bench must report end_rss_kb > 0 and, both allocators having a malloc_trim of
-# their own, trim_rss_kb > 0; mc_bench, whose server keeps its items, reports neither.
+# their own, trim_rss_kb > 0; mc_bench, whose server keeps its items, reports neither. Under
+# libtamalloc.so the line also carries tamalloc's search counters (searches=, search_steps=,
+# search_max_steps=, read through dlsym: bench/common.h), and frag and grow, which sample the heap
+# at their phase ends, free_blocks_peak=; under glibc none of them. (mc_bench's client is
+# preloaded here too, so it reports its own searches; bench/run.py preloads only its server.)
 set -uo pipefail
 R="${TEST_SRCDIR:?}/${TEST_WORKSPACE:-tamalloc}"
 TA="$R/alloc/libtamalloc.so"
@@ -13,6 +17,8 @@ fail=0
 
 line_re='^BENCH workload=[a-z_]+ threads=[0-9]+ ops=[1-9][0-9]* secs=[0-9.]+ ops_per_sec=[0-9]+ checksum=0x[0-9a-f]{16} ok=1 maxrss_kb=[0-9]+( [a-z_0-9]+=[^ ]+)*$'
 end_re=' end_rss_kb=[1-9][0-9]* trim_rss_kb=[1-9][0-9]*( |$)'
+ta_re=' searches=[1-9][0-9]* search_steps=[1-9][0-9]* search_max_steps=[1-9][0-9]*( |$)'
+peak_re=' free_blocks_peak=[1-9][0-9]*( |$)'
 
 # run ALLOC NAME ARGS... : prints the checksum of the one result line, or fails the test.
 run() {
@@ -40,6 +46,24 @@ run() {
     elif ! grep -Eq "$end_re" <<<"$line"; then
         echo "FAIL: $alloc $name $*: no end_rss_kb > 0 and trim_rss_kb > 0 with" \
             "BENCH_END_RSS_MS set:" >&2
+        echo "$line" >&2
+        return 1
+    fi
+    local want_ta=0 want_peak=0
+    if [ "$alloc" = tamalloc ]; then
+        want_ta=1
+        [[ "$name" == frag || "$name" == grow ]] && want_peak=1
+    fi
+    local has_ta=0 has_peak=0
+    grep -Eq "$ta_re" <<<"$line" && has_ta=1
+    grep -Eq "$peak_re" <<<"$line" && has_peak=1
+    if [ $has_ta -ne $want_ta ] || [ $has_peak -ne $want_peak ] ||
+        { [ $want_ta -eq 0 ] && [[ "$line" == *search* ]]; }; then
+        local no_ta="" no_peak=""
+        [ $want_ta -eq 1 ] || no_ta="no "
+        [ $want_peak -eq 1 ] || no_peak="no "
+        echo "FAIL: $alloc $name $*: want ${no_ta}search fields (searches=...) and" \
+            "${no_peak}free_blocks_peak=:" >&2
         echo "$line" >&2
         return 1
     fi
@@ -73,6 +97,7 @@ cases=(
     "false_sharing 2 1 passive"
     "churn 2 2"
     "frag 2 2"
+    "grow 2 2"
     "fastpath 2 20"
     "mc_bench 2 2"
 )
