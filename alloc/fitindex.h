@@ -51,6 +51,15 @@ static TA_ALWAYS_INLINE void ta_fix_shrunk(ta_block *b, size_t old) {
         ta_fix_update(s);
 }
 
+/* The free block of old bytes at `from` shrank or left the list, and `to` (same segment) is a
+ * free block now, new or grown: one update for both (see ta_fittree_move). */
+static TA_ALWAYS_INLINE void ta_fix_moved(ta_block *from, size_t old, ta_block *to) {
+    ta_segment *s = ta_segment_of(from);
+    if (ta_fittree_move(&s->fit, &s->free_starts, (const char *)s, ta_segment_granule(from), (uint32_t)(old / TA_ALIGN),
+                        ta_segment_granule(to), (uint32_t)(to->size / TA_ALIGN)))
+        ta_fix_update(s);
+}
+
 /* The lowest-addressed free block at or after granule g of segment s (s NULL: from the arena's
  * lowest address) that holds need bytes (need past TA_FIT_CAP granules: at least that many; the
  * caller checks the size), or NULL. Faults (TA_FAULT_CORRUPT_LINK, naming the

@@ -93,6 +93,47 @@ static TA_ALWAYS_INLINE int ta_fittree_lower(ta_fittree *t, const ta_bitmap *m, 
     return ta_fittree_set_leaf(t, w, ta_fittree_leaf_value(m, base, w));
 }
 
+/* A free block moved within the segment: the one of `old` granules at granule ga shrank or left
+ * (bitmap and headers say so), and one of nsize granules now starts at gb (grown, or new). Both
+ * leaves are written, their ancestors recomputed up to the nearest common one, and above it only
+ * while a value changes: one climb instead of two when the two starts are near (a carve's
+ * remainder, a merge). Returns 1 when the root changed. */
+static inline int ta_fittree_move(ta_fittree *t, const ta_bitmap *m, const char *base, uint32_t ga, uint32_t old, uint32_t gb,
+                                  uint32_t nsize) {
+    uint32_t wa = ga >> 6, wb = gb >> 6, root = t->node[1];
+    uint32_t ia = TA_FIT_LEAVES + wa, ib = TA_FIT_LEAVES + wb;
+    uint32_t va = t->node[ia];
+    if (va <= ta_fittree_clamp(old)) va = ta_fittree_leaf_value(m, base, wa);   /* it was the largest there */
+    if (wa == wb) {   /* the rescan saw the new start too; else the old one was not the largest and the new is smaller */
+        uint32_t v = ta_fittree_clamp(nsize);
+        ta_fittree_set_leaf(t, wa, va > v ? va : v);
+        return t->node[1] != root;
+    }
+    uint32_t vb = ta_fittree_clamp(nsize);
+    if (t->node[ib] > vb) vb = t->node[ib];
+    t->node[ia] = (uint16_t)va;
+    t->node[ib] = (uint16_t)vb;
+    while (ia != ib) {   /* leaves are all at one depth: climb in step to the common ancestor */
+        ia >>= 1;
+        ib >>= 1;
+        uint32_t l = t->node[2 * ia], r = t->node[2 * ia + 1];
+        t->node[ia] = (uint16_t)(l > r ? l : r);
+        if (ia != ib) {
+            l = t->node[2 * ib];
+            r = t->node[2 * ib + 1];
+            t->node[ib] = (uint16_t)(l > r ? l : r);
+        }
+    }
+    for (uint32_t i = ia; i > 1;) {
+        uint32_t p = i >> 1, l = t->node[2 * p], r = t->node[2 * p + 1];
+        uint32_t mx = l > r ? l : r;
+        if (t->node[p] == mx) break;
+        t->node[p] = (uint16_t)mx;
+        i = p;
+    }
+    return t->node[1] != root;
+}
+
 /* The first free block starting in bitmap word w at a bit in mask that holds at least need
  * granules; *steps counts the headers read. */
 static inline int64_t fittree_scan_leaf(const ta_bitmap *m, const char *base, uint32_t w, uint64_t mask, uint32_t need,

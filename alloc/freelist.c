@@ -126,15 +126,20 @@ void ta_fl_insert_locked(ta_freelist *fl, ta_block *b) {
     fl_insert_after(fl, fl_free_before(b), b);
 }
 
-void ta_fl_remove_locked(ta_freelist *fl, ta_block *b) {
+/* Unlinks listed block b from the list and the bitmap; the index is the caller's to update. */
+static TA_ALWAYS_INLINE void fl_unlink(ta_freelist *fl, ta_block *b) {
     ta_block *prev = fl_prev(b), *next = fl_next(b);
     if (prev) fl_set_next(prev, next); else fl->head = next;
     if (next) fl_set_prev(next, prev); else fl->tail = prev;
     fl_bit_clear(b);
-    ta_fix_shrunk(b, b->size);
     fl->count--;
     fl->bytes -= b->size;
     if (fl->rover == b) fl->rover = next ? next : fl->head;
+}
+
+void ta_fl_remove_locked(ta_freelist *fl, ta_block *b) {
+    fl_unlink(fl, b);
+    ta_fix_shrunk(b, b->size);
 }
 
 /* Free block nb (header already FREE) takes listed block old's place in the list. */
@@ -147,8 +152,7 @@ static TA_ALWAYS_INLINE void fl_replace_after(ta_freelist *fl, ta_block *prev, t
     if (prev) fl_set_next(prev, nb); else fl->head = nb;
     if (next) fl_set_prev(next, nb); else fl->tail = nb;
     ta_bitmap_move(&ta_segment_of(old)->free_starts, ta_segment_granule(old), ta_segment_granule(nb));
-    ta_fix_shrunk(old, old_size);
-    ta_fix_grown(nb);
+    ta_fix_moved(old, old_size, nb);
     if (fl->rover == old) fl->rover = nb;
 }
 
@@ -323,11 +327,14 @@ ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) {
         if (n_free) {
             int rover_was_n = fl->rover == n;
             size_t nsize = n->size;
-            ta_fl_remove_locked(fl, n);   /* subtracts n from bytes; n's bytes stay free in p */
+            fl_unlink(fl, n);   /* subtracts n from bytes; n's bytes stay free in p */
             fl->bytes += nsize;
             size += nsize;
+            ta_block_set(p, size, TA_STATE_FREE);
+            ta_fix_moved(n, nsize, p);   /* n left, p grew: one index update */
             fl_mark_merged(fl, n);
             if (rover_was_n) fl->rover = p;
+            return p;
         }
         ta_block_set(p, size, TA_STATE_FREE);
         ta_fix_grown(p);
