@@ -4,6 +4,7 @@
 
 #include "tamalloc.h"
 #include "alloc/arena_table.h"
+#include "alloc/background.h"
 #include "alloc/cache.h"
 #include "alloc/check.h"
 #include "alloc/decay.h"
@@ -67,4 +68,9 @@ TA_EXPORT void ta_collect(void) {
         ta_arena_collect(a);
         ta_decay_tick(a, 1);   /* every free page, empty segment and kept large mapping, now */
     }
+}
+
+TA_EXPORT int ta_background(int on) {
+    ta_init();
+    return ta_background_set(on);
 }

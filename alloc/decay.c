@@ -117,9 +117,20 @@ static void decay_idle_arenas(ta_arena *self, uint64_t now) {
 }
 
 void ta_decay_tick(ta_arena *a, int all) {
-    /* collect: until no run is left to give back (each pass takes at most TA_PURGE_MAX_BLOCKS) */
-    while (decay_pass(a, all, 0) == TA_PURGE_MAX_BLOCKS && all) {}
+    /* until no due run is left (each pass takes at most TA_PURGE_MAX_BLOCKS): what is due goes
+     * back at once, not a slice per tick */
+    while (decay_pass(a, all, 0) == TA_PURGE_MAX_BLOCKS) {}
     if (!all) decay_idle_arenas(a, ta_os_now_ms());
+}
+
+void ta_decay_background_round(void) {
+    uint64_t now = ta_os_now_ms();
+    unsigned n = ta_arena_table_count();
+    for (unsigned i = 0; i < n; i++) {
+        ta_arena *o = ta_arena_table_get(i);
+        if (!o || now < ta_atomic_load_relaxed(&o->a_next_tick_ms)) continue;
+        while (decay_pass(o, 0, 1) == TA_PURGE_MAX_BLOCKS) {}   /* a busy arena ticks itself */
+    }
 }
 
 /* One pass (try_only: only if the lock is free at once); returns how many free runs it gave back. */
@@ -194,6 +205,7 @@ void ta_decay_large_put(ta_arena *a, ta_large *l) {
     }
     ta_arena_unlock(a);
     for (unsigned i = 0; i < nevict; i++) ta_large_unmap(evict[i]);
+    if (now >= ta_atomic_load_relaxed(&a->a_next_tick_ms)) ta_decay_tick(a, 0);   /* a slow path: tick when due */
 }
 
 ta_large *ta_decay_large_take(ta_arena *a, size_t map_size, size_t align) {

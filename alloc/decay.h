@@ -1,6 +1,7 @@
-/* decay.h - giving memory back to the OS over time, with no background thread: the arenas' own
- * operations read the clock every TA_TICK_OPS and flag a tick every TAMALLOC_DECAY_MS; the caller
- * (the thread cache's slow paths) runs it once it holds no lock. A tick
+/* decay.h - giving memory back to the OS over time: the arenas' own operations read the clock every
+ * TA_TICK_OPS and flag a tick every TAMALLOC_DECAY_MS; the caller (the thread cache's slow paths)
+ * runs it once it holds no lock; large frees and thread exit tick by the clock; with
+ * TAMALLOC_BACKGROUND=1 (background.c) a thread also ticks every arena that is due. A tick
  *   - unmaps freed large mappings kept for reuse (ta_decay_large_*) that have waited a decay time;
  *   - unmaps empty segments, beyond the one an arena keeps, that were empty at the previous tick;
  *   - gives back (madvise MADV_DONTNEED) the whole pages inside free runs of at least
@@ -17,6 +18,7 @@
 
 #include "alloc/arena.h"
 #include "alloc/platform/compiler.h"
+#include "alloc/platform/os.h"
 
 /* One decay pass over arena a now; all: give back everything at once (collect). */
 TA_HIDDEN void ta_decay_tick(ta_arena *a, int all) TA_EXCLUDES(a->lock);
@@ -24,6 +26,14 @@ TA_HIDDEN void ta_decay_tick(ta_arena *a, int all) TA_EXCLUDES(a->lock);
 static TA_ALWAYS_INLINE void ta_decay_maybe(ta_arena *a) {
     if (TA_UNLIKELY(ta_arena_tick_due(a))) ta_decay_tick(a, 0);
 }
+/* Runs a tick when one is due by the clock (slow paths that do not count arena operations:
+ * large frees, thread exit). */
+static inline void ta_decay_poll(ta_arena *a) {
+    if (ta_os_now_ms() >= ta_atomic_load_relaxed(&a->a_next_tick_ms)) ta_decay_tick(a, 0);
+}
+/* The background purge's round (background.c, TAMALLOC_BACKGROUND): every arena whose tick is due
+ * gets it now, if its lock is free at once (a busy arena ticks itself). */
+TA_HIDDEN void ta_decay_background_round(void);
 
 /* Freed large mappings kept for reuse, a few per arena (the freeing thread's), under its lock. */
 /* Keeps l (released by ta_large_release) for reuse; an entry pushed out is unmapped. */

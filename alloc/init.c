@@ -2,10 +2,12 @@
 #include "alloc/init.h"
 
 #include "alloc/arena_table.h"
+#include "alloc/background.h"
 #include "alloc/cache.h"
 #include "alloc/block.h"
 #include "alloc/check.h"
 #include "alloc/config.h"
+#include "alloc/decay.h"
 #include "alloc/fault.h"
 #include "alloc/options.h"
 #include "alloc/platform/atomic.h"
@@ -41,11 +43,13 @@ static void init_fork_child(void) {
     ta_segmap_fork_child();
     ta_arena_table_fork_child();
     ta_cache_fork_child();
+    ta_background_fork_child();   /* the child has no purge thread until asked again */
 }
 
 /* Thread exit: the cache goes back first (it may free into the arena the thread still holds). */
 static void init_thread_exit(void *arena) {
     ta_cache_thread_exit();
+    if (arena) ta_decay_poll(arena);   /* give back what the arena no longer needs, once due */
     ta_arena_table_thread_exit(arena);
 }
 
@@ -72,6 +76,10 @@ void ta_init(void) {
         ta_atomic_store_relaxed(&ta_small_limit_a, ta_opt.mmap_threshold);
         ta_atomic_store_release(&init_state, INIT_READY);
         ta_os_atfork(init_fork_prepare, init_fork_parent, init_fork_child);
+        if (ta_opt.background && ta_background_set(1) != 0) {
+            static const char msg[] = "tamalloc: TAMALLOC_BACKGROUND=1: the background purge thread could not be started\n";
+            ta_os_write_stderr(msg, sizeof msg - 1);
+        }
         return;
     }
     if (ta_atomic_load_relaxed(&init_owner) == ta_lock_self())
@@ -99,7 +107,9 @@ static int init_write_stats_file(const char *buf, size_t len) {
 }
 
 __attribute__((destructor)) static void init_at_exit(void) {
-    if (ta_atomic_load_acquire(&init_state) != INIT_READY || ta_opt.stats == TA_STATS_OFF) return;
+    if (ta_atomic_load_acquire(&init_state) != INIT_READY) return;
+    ta_background_at_exit();   /* stopped and joined: its last round is in the report */
+    if (ta_opt.stats == TA_STATS_OFF) return;
     char buf[16384];
     size_t len = ta_stats_format(buf, sizeof buf, ta_opt.stats == TA_STATS_JSON);
     if (ta_opt.stats_file[0] && init_write_stats_file(buf, len) == 0) return;

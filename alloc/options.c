@@ -116,6 +116,10 @@ void ta_options_load(void) {
         if (ta_options_parse_size(v, 0, 1, &n) == 0) ta_opt.cache = (int)n;
         else opt_report("TAMALLOC_CACHE", v, "0 or 1");
     }
+    if ((v = ta_os_getenv("TAMALLOC_BACKGROUND")) != NULL) {
+        if (ta_options_parse_size(v, 0, 1, &n) == 0) ta_opt.background = (int)n;
+        else opt_report("TAMALLOC_BACKGROUND", v, "0 or 1");
+    }
     if ((v = ta_os_getenv("TAMALLOC_DECAY_MS")) != NULL) {
         if (ta_options_parse_size(v, 0, TA_DECAY_MS_MAX, &n) == 0) ta_opt.decay_ms = (unsigned)n;
         else opt_report("TAMALLOC_DECAY_MS", v, "milliseconds from 0 to 3600000");

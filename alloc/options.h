@@ -21,6 +21,7 @@ typedef struct ta_options {
     int cache;                /* TAMALLOC_CACHE: 1 (default) per-thread caches on, 0 off (forced off
                                  at TAMALLOC_CHECK=2, where every free is checked at once) */
     size_t cache_bytes;       /* TAMALLOC_CACHE_BYTES: bound on the bytes one thread caches */
+    int background;           /* TAMALLOC_BACKGROUND: 1 starts the background purge thread at init */
     unsigned decay_ms;        /* TAMALLOC_DECAY_MS: free memory unused this long goes back to the
                                  OS (0: at the arena's next operations) */
     char heap_map[TA_OPT_PATH_MAX];  /* TAMALLOC_HEAP_MAP: file for the JSON heap map; "" = off */

@@ -10,6 +10,7 @@
 #include "alloc/arena_table.h"
 #include "alloc/cache.h"
 #include "alloc/large.h"
+#include "alloc/platform/thread.h"
 
 size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
     unsigned n = ta_arena_table_count();
@@ -77,6 +78,8 @@ void ta_stats_gather(ta_stats *out) {
     out->large_allocated = lt.usable;
     out->mapped += lt.mapped;
     out->large_cached = lt.cached;
+    out->background_rounds = (size_t)ta_service_rounds();
+    out->background_cpu_ns = (size_t)ta_service_cpu_ns();
 }
 
 typedef struct stats_buf { char *buf; size_t cap, len; } stats_buf;
@@ -100,17 +103,19 @@ size_t ta_stats_format(char *buf, size_t cap, int json) {
         stats_put(&b, "{\"tamalloc\":{\"allocated\":%zu,\"free\":%zu,\"free_blocks\":%zu,\"mapped\":%zu,"
                       "\"large_allocated\":%zu,\"arenas\":%zu,\"remote_pushed\":%zu,\"remote_drained\":%zu,"
                       "\"remote_batched\":%zu,\"cached\":%zu,\"cached_blocks\":%zu,\"purged\":%zu,\"dirty\":%zu,"
-                      "\"large_cached\":%zu,\"searches\":%zu,\"search_steps\":%zu,\"search_max_steps\":%zu,\"arena\":[",
+                      "\"large_cached\":%zu,\"searches\":%zu,\"search_steps\":%zu,\"search_max_steps\":%zu,"
+                      "\"background_rounds\":%zu,\"background_cpu_ns\":%zu,\"arena\":[",
                   t.allocated, t.free, t.free_blocks, t.mapped, t.large_allocated, t.arenas, t.remote_pushed, t.remote_drained,
                   t.remote_batched, t.cached, t.cached_blocks, t.purged, t.dirty, t.large_cached, t.searches, t.search_steps,
-                  t.search_max_steps);
+                  t.search_max_steps, t.background_rounds, t.background_cpu_ns);
     } else {
         stats_put(&b, "tamalloc stats: allocated %zu, free %zu in %zu blocks, mapped %zu, large %zu, arenas %zu, "
                       "remote pushed %zu drained %zu batched %zu, cached %zu in %zu blocks, purged %zu, dirty %zu, "
-                      "kept for reuse %zu, searches %zu reading %zu steps (at most %zu)\n",
+                      "kept for reuse %zu, searches %zu reading %zu steps (at most %zu), background purge %zu rounds "
+                      "using %zu ns of CPU\n",
                   t.allocated, t.free, t.free_blocks, t.mapped, t.large_allocated, t.arenas, t.remote_pushed, t.remote_drained,
                   t.remote_batched, t.cached, t.cached_blocks, t.purged, t.dirty, t.large_cached, t.searches, t.search_steps,
-                  t.search_max_steps);
+                  t.search_max_steps, t.background_rounds, t.background_cpu_ns);
         stats_put(&b, "%5s %7s %12s %12s %9s %5s %10s %10s %8s %10s %10s %10s %9s\n", "arena", "threads", "allocated", "free",
                   "freeblk", "segs", "pushed", "drained", "pending", "contended", "acquired", "cached", "cachedblk");
     }

@@ -263,6 +263,8 @@ typedef struct {
     size_t searches;         /* next-fit searches */
     size_t search_steps;     /* fit-index nodes and block headers those searches read */
     size_t search_max_steps; /* the most one search read (the largest over the arenas) */
+    size_t background_rounds;
+    size_t background_cpu_ns;
 } bench_ta_stats;
 
 typedef union {

@@ -29,6 +29,8 @@ SAME(large_cached);
 SAME(searches);
 SAME(search_steps);
 SAME(search_max_steps);
+SAME(background_rounds);
+SAME(background_cpu_ns);
 _Static_assert(sizeof(bench_ta_stats) == sizeof(ta_stats),
                "ta_stats has fields bench_ta_stats (bench/common.h) lacks: add them there");
 _Static_assert(sizeof(bench_ta_stats_buf) >= sizeof(ta_stats), "bench_ta_stats_buf too small");

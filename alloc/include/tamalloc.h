@@ -82,6 +82,8 @@ typedef struct ta_stats {
                                refills the caches could not serve) */
     size_t search_steps;    /* fit-index nodes and block headers those searches read */
     size_t search_max_steps;/* the most one search read (the largest over the arenas) */
+    size_t background_rounds;   /* rounds of the background purge thread (ta_background) */
+    size_t background_cpu_ns;   /* CPU time it used, in nanoseconds */
 } ta_stats;
 void ta_get_stats(ta_stats *out);
 
@@ -132,6 +134,15 @@ int ta_heap_map(FILE *out);
  * mapping (munmap). Without it, the same happens after TAMALLOC_DECAY_MS, driven by the
  * allocator's own calls. */
 void ta_collect(void);
+
+/* The background purge: on = 1 starts one thread that gives free memory back to the OS every
+ * TAMALLOC_DECAY_MS / 4 (between 10 ms and 1 s) once it has stayed free for TAMALLOC_DECAY_MS,
+ * while the program is idle or served from its thread caches (jemalloc's background_thread);
+ * on = 0 stops and joins it. TAMALLOC_BACKGROUND=1 starts it at load. Returns 0, EAGAIN when the
+ * thread cannot be created, EINVAL for any other value of on. The thread blocks every signal,
+ * never calls the program, does not survive fork (a child runs none until asked again) and is
+ * stopped at exit. Its rounds and CPU time are in ta_stats (background_rounds, background_cpu_ns). */
+int ta_background(int on);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #                          nothing on stderr
 #   TAMALLOC_TRACE         one extra descriptor per process, close-on-exec, at or above 1000
 #   TAMALLOC_HEAP_MAP      no descriptor; a SIGUSR2 handler (the documented request signal)
+#   TAMALLOC_BACKGROUND=1  one more thread per process (the purge thread), nothing else
 # Last, fault messages: on stderr by default; with fd 2 closed, on the controlling terminal
 # (script(1) gives the program one).
 # Args: $1 libtamalloc.so, $2 invisible_prog.
@@ -106,7 +107,24 @@ fi
 grep -q '"tamalloc' "$TA_TMP/heap.json" || ta_fail "heap_map: no heap map written"
 echo "heap_map: only difference, the SIGUSR2 handler"
 
-# 6. Fault messages: on stderr; with fd 2 closed, on the terminal.
+# 6. TAMALLOC_BACKGROUND=1: one more thread in each process (its own purge thread; the exec'd child
+# starts its own), and nothing else: no descriptor, no signal disposition or mask changed (the
+# thread blocks signals in itself only), nothing on stderr.
+run_ta background TAMALLOC_BACKGROUND=1
+d=$(differences background)
+for who in self child; do
+    want=$(( $(awk -v w="$who" '$1 == w && $2 == "threads" {print $3}' "$TA_TMP/plain.cmp") + 1 ))
+    got=$(awk -v w="$who" '$1 == w && $2 == "threads" {print $3}' "$TA_TMP/background.cmp")
+    [ "$got" = "$want" ] || { printf '%s\n' "$d" >&2; ta_fail "background: the $who process has $got threads, expected $want"; }
+done
+if [ "$(printf '%s\n' "$d" | grep -vcE '^[<>] (self|child) threads ')" -ne 0 ]; then
+    printf '%s\n' "$d" >&2
+    ta_fail "background: differences beyond one thread per process"
+fi
+[ ! -s "$TA_TMP/background.err" ] || { cat "$TA_TMP/background.err" >&2; ta_fail "background: tamalloc wrote on stderr"; }
+echo "background: only difference, one thread per process"
+
+# 7. Fault messages: on stderr; with fd 2 closed, on the terminal.
 set +e
 LD_PRELOAD="$TA_LIB" "$prog" fault 2>"$TA_TMP/fault.err"
 rc=$?

@@ -25,7 +25,7 @@ header_rank() {
     case "$1" in
         platform/compiler.h) echo 0 ;;
         platform/atomic.h) echo 1 ;;
-        platform/os.h | platform/lock.h | platform/tls.h) echo 2 ;;
+        platform/os.h | platform/lock.h | platform/tls.h | platform/thread.h) echo 2 ;;
         config.h | tamalloc.h | include/tamalloc.h | track.h) echo 10 ;;
         fault.h | options.h) echo 11 ;;
         assert.h) echo 12 ;;
@@ -40,6 +40,7 @@ header_rank() {
         arena.h) echo 40 ;;
         arena_table.h) echo 41 ;;
         decay.h) echo 42 ;;
+        background.h) echo 43 ;;
         cache.h) echo 50 ;;
         check.h | stats.h) echo 51 ;;
         init.h) echo 52 ;;

@@ -1,0 +1,200 @@
+/* background_test.c - the background purge (issue 19), read from /proc/self/statm and /proc/self/task:
+ *   - idle after a burst: 200 MiB in small and medium blocks across 4 threads, all freed (by other
+ *     threads than the ones that allocated), then no allocator call at all for 3 s. With
+ *     TAMALLOC_BACKGROUND=1 (target background_test) resident memory ends within 4 MiB of the
+ *     start; without it (background_test_off) nothing goes back while nobody calls (the documented
+ *     behaviour), and the first calls that reach an arena give it back;
+ *   - ta_background(): EINVAL for a value other than 0 or 1; starting and stopping adds and removes
+ *     exactly one thread; its rounds and CPU time show in ta_stats; stopping stops the rounds;
+ *   - fork: the child of a process with the thread running has no such thread, can start its own,
+ *     and its heap checks clean.
+ * The default decay time (1 s) applies: the purge has 3 s to act. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tamalloc.h"
+#include "tests/testlib/proc_mem.h"
+#include "tests/testlib/rng.h"
+
+#define MIB ((size_t)1 << 20)
+
+static int background_env(void) {
+    const char *e = getenv("TAMALLOC_BACKGROUND");
+    return e && strcmp(e, "1") == 0;
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+/* Threads of this process, from /proc/self/task (opendir allocates through glibc's malloc here:
+ * this test keeps the C library's allocator). */
+static int thread_count(void) {
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+/* ---- idle after a burst --------------------------------------------------------------------- */
+
+#define BURST_THREADS 4
+#define BURST_BYTES (200 * MIB)
+#define BURST_CAP 400000
+
+typedef struct burst { void **p; size_t n; uint64_t seed; int bad; } burst;
+
+static void *burst_alloc(void *arg) {
+    burst *b = arg;
+    rng r = {b->seed};
+    size_t bytes = 0;
+    b->n = 0;
+    while (bytes < BURST_BYTES / BURST_THREADS && b->n < BURST_CAP) {
+        size_t len = (rng_next(&r) & 1) ? 16 + rng_below(&r, 1009) : 1024 + rng_below(&r, 63 * 1024);
+        char *q = ta_malloc(len);
+        if (!q) { b->bad = 1; break; }
+        memset(q, 0x5a, len);
+        b->p[b->n++] = q;
+        bytes += len;
+    }
+    return NULL;
+}
+
+static void *burst_free(void *arg) {
+    burst *b = arg;
+    for (size_t i = 0; i < b->n; i++) ta_free(b->p[i]);
+    return NULL;
+}
+
+static void test_idle_after_burst(void **state) {
+    (void)state;
+    static burst jobs[BURST_THREADS];
+    for (int i = 0; i < BURST_THREADS; i++) {   /* the program's own arrays, before the start mark */
+        jobs[i].p = calloc(BURST_CAP, sizeof(void *));
+        assert_non_null(jobs[i].p);
+        jobs[i].seed = 0x1d1eu + (uint64_t)i;
+    }
+    sleep_ms(1500);   /* whatever the start-up left for decay goes first */
+    size_t start = proc_resident_bytes();
+    pthread_t t[BURST_THREADS];
+    for (int i = 0; i < BURST_THREADS; i++) assert_int_equal(pthread_create(&t[i], NULL, burst_alloc, &jobs[i]), 0);
+    for (int i = 0; i < BURST_THREADS; i++) pthread_join(t[i], NULL);
+    size_t peak = proc_resident_bytes();
+    for (int i = 0; i < BURST_THREADS; i++) assert_int_equal(pthread_create(&t[i], NULL, burst_free, &jobs[(i + 1) % BURST_THREADS]), 0);
+    for (int i = 0; i < BURST_THREADS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < BURST_THREADS; i++) assert_int_equal(jobs[i].bad, 0);
+    size_t freed = proc_resident_bytes();
+    sleep_ms(3000);   /* no allocator call at all */
+    size_t idle = proc_resident_bytes();
+    ta_stats st;
+    ta_get_stats(&st);
+    print_message("idle after a burst (background %s): resident %zu KiB at start, %zu KiB at the peak, %zu KiB after the "
+                  "frees, %zu KiB after 3 s idle; background %zu rounds, %zu us of CPU\n",
+                  background_env() ? "on" : "off", start >> 10, peak >> 10, freed >> 10, idle >> 10,
+                  st.background_rounds, st.background_cpu_ns / 1000);
+    assert_true(peak > start + BURST_BYTES / 2);   /* the burst was real */
+    if (background_env()) {
+        assert_true(idle < start + 4 * MIB);
+        assert_true(st.background_rounds >= 8);    /* every 250 ms for 3 s and more */
+        assert_true(st.background_cpu_ns > 0);
+    } else {
+        /* nobody called: nothing went back (pages freed at the thread exits' ticks aside) */
+        assert_true(idle > start + BURST_BYTES / 4);
+        assert_int_equal(st.background_rounds, 0);
+        /* the first calls that reach an arena run the due ticks (of the exited threads' arenas too) */
+        size_t now = idle;
+        for (int round = 0; round < 50 && now >= start + 8 * MIB; round++) {
+            for (int k = 0; k < 64; k++) ta_free(ta_malloc(5000));
+            sleep_ms(40);
+            now = proc_resident_bytes();
+        }
+        print_message("then calls: resident %zu KiB\n", now >> 10);
+        assert_true(now < start + 8 * MIB);
+    }
+    assert_int_equal(ta_check(), 0);
+    for (int i = 0; i < BURST_THREADS; i++) free(jobs[i].p);
+}
+
+/* ---- the call ------------------------------------------------------------------------------- */
+
+static void test_background_call(void **state) {
+    (void)state;
+    assert_int_equal(ta_background(2), EINVAL);
+    assert_int_equal(ta_background(-1), EINVAL);
+    assert_int_equal(ta_background(0), 0);
+    int base = thread_count();
+    assert_true(base >= 1);
+    ta_stats s0, s1, s2;
+    ta_get_stats(&s0);
+    assert_int_equal(ta_background(1), 0);
+    assert_int_equal(thread_count(), base + 1);
+    assert_int_equal(ta_background(1), 0);   /* already running: still one */
+    assert_int_equal(thread_count(), base + 1);
+    sleep_ms(700);   /* rounds every 250 ms at the default decay time */
+    ta_get_stats(&s1);
+    assert_true(s1.background_rounds >= s0.background_rounds + 2);
+    assert_int_equal(ta_background(0), 0);
+    assert_int_equal(thread_count(), base);
+    ta_get_stats(&s1);
+    sleep_ms(600);
+    ta_get_stats(&s2);
+    assert_int_equal(s2.background_rounds, s1.background_rounds);   /* stopped: no more rounds */
+    assert_int_equal(ta_background(1), 0);   /* and again */
+    assert_int_equal(thread_count(), base + 1);
+    if (!background_env()) assert_int_equal(ta_background(0), 0);
+}
+
+/* ---- fork ----------------------------------------------------------------------------------- */
+
+static void test_fork_child_has_none(void **state) {
+    (void)state;
+    assert_int_equal(ta_background(1), 0);
+    void *keep = ta_malloc(3000);
+    assert_non_null(keep);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int ok = thread_count() == 1;               /* the forking thread only */
+        void *p = ta_malloc(100000);
+        ok = ok && p != NULL;
+        ta_free(p);
+        ok = ok && ta_background(1) == 0 && thread_count() == 2;   /* its own, when asked */
+        sleep_ms(300);
+        ok = ok && ta_background(0) == 0 && thread_count() == 1;
+        ok = ok && ta_check() == 0;
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    ta_free(keep);
+    if (!background_env()) assert_int_equal(ta_background(0), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idle_after_burst),
+        cmocka_unit_test(test_background_call),
+        cmocka_unit_test(test_fork_child_has_none),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
