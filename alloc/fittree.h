@@ -62,12 +62,9 @@ static inline uint32_t ta_fittree_leaf_value(const ta_bitmap *m, const char *bas
     return ta_fittree_clamp(best);
 }
 
-/* Sets leaf w to v and repairs its ancestors, stopping where a parent already holds the right
- * maximum. Returns 1 when the root (the segment's largest free block) changed. */
-static inline int ta_fittree_set_leaf(ta_fittree *t, uint32_t w, uint32_t v) {
-    uint32_t i = TA_FIT_LEAVES + w, root = t->node[1];
-    if (t->node[i] == v) return 0;
-    t->node[i] = (uint16_t)v;
+/* Node i changed: recomputes its ancestors, stopping where a parent already holds the right
+ * maximum. */
+static TA_ALWAYS_INLINE void fittree_repair_up(ta_fittree *t, uint32_t i) {
     while (i > 1) {
         uint32_t p = i >> 1, l = t->node[2 * p], r = t->node[2 * p + 1];
         uint32_t m = l > r ? l : r;
@@ -75,6 +72,15 @@ static inline int ta_fittree_set_leaf(ta_fittree *t, uint32_t w, uint32_t v) {
         t->node[p] = (uint16_t)m;
         i = p;
     }
+}
+
+/* Sets leaf w to v and repairs its ancestors. Returns 1 when the root (the segment's largest free
+ * block) changed. */
+static inline int ta_fittree_set_leaf(ta_fittree *t, uint32_t w, uint32_t v) {
+    uint32_t i = TA_FIT_LEAVES + w, root = t->node[1];
+    if (t->node[i] == v) return 0;
+    t->node[i] = (uint16_t)v;
+    fittree_repair_up(t, i);
     return t->node[1] != root;
 }
 
@@ -124,13 +130,7 @@ static inline int ta_fittree_move(ta_fittree *t, const ta_bitmap *m, const char 
             t->node[ib] = (uint16_t)(l > r ? l : r);
         }
     }
-    for (uint32_t i = ia; i > 1;) {
-        uint32_t p = i >> 1, l = t->node[2 * p], r = t->node[2 * p + 1];
-        uint32_t mx = l > r ? l : r;
-        if (t->node[p] == mx) break;
-        t->node[p] = (uint16_t)mx;
-        i = p;
-    }
+    fittree_repair_up(t, ia);
     return t->node[1] != root;
 }
 

@@ -13,73 +13,18 @@
  * (bench_ta_sample: tamalloc only, for the result line's free_blocks_peak).
  * Usage: frag THREADS SCALE — SCALE MiB of live bytes in all (split between threads).
  * Determinism: per-thread RNGs; block counts depend only on sizes drawn. */
-#include "bench/common.h"
+#include "bench/blocklist.h"
 
 #include <stdatomic.h>
-
-/* The program's own record of its blocks: 12 bytes a block (stamps are derived from the index),
- * about 2% of the live bytes, the same for every allocator. */
-typedef struct {
-    void **p;         /* blocks */
-    uint32_t *size;   /* their sizes */
-    uint64_t seed;    /* stamp of block i is bench_mix(seed + i) */
-    size_t n, cap;    /* used and allocated entries */
-} list;
 
 typedef struct {
     int id;          /* thread index */
     size_t share;    /* live bytes to reach in phases 1, 3 and 5 */
-    uint64_t calls;  /* malloc + free calls */
-    uint64_t sum;    /* checksum of verified stamps */
-    uint64_t bad;    /* wrong stamps */
+    bench_tally t;   /* calls, checksum, wrong stamps */
 } worker;
 
 static pthread_barrier_t g_phase;
 static _Atomic uint64_t g_live[3]; /* live bytes summed at the end of phases 1, 3, 5 */
-
-static void list_init(list *l, size_t cap, uint64_t seed) {
-    l->n = 0;
-    l->cap = cap;
-    l->seed = seed;
-    l->p = bench_xmalloc(cap * sizeof(void *));
-    l->size = bench_xmalloc(cap * sizeof(uint32_t));
-}
-
-static void list_free(list *l) {
-    free(l->p);
-    free(l->size);
-}
-
-/* Allocates blocks of lo..hi bytes into l until *live reaches target. */
-static void fill(worker *w, bench_rng *r, list *l, size_t lo, size_t hi, size_t *live,
-                 size_t target) {
-    while (*live < target) {
-        if (l->n == l->cap) {
-            fprintf(stderr, "frag: list overflow\n");
-            exit(3);
-        }
-        size_t n = bench_range(r, lo, hi);
-        void *p = bench_xmalloc(n);
-        bench_stamp(p, n, bench_mix(l->seed + l->n));
-        l->p[l->n] = p;
-        l->size[l->n] = (uint32_t)n;
-        l->n++;
-        *live += n;
-        w->calls++;
-    }
-}
-
-static void drop(worker *w, list *l, size_t i, size_t *live) {
-    uint64_t v = bench_mix(l->seed + i);
-    if (bench_stamp_ok(l->p[i], l->size[i], v))
-        w->sum += bench_mix(v ^ l->size[i]);
-    else
-        w->bad++;
-    free(l->p[i]);
-    l->p[i] = NULL;
-    *live -= l->size[i];
-    w->calls++;
-}
 
 /* End of a phase where live bytes peak: adds them to g_live[k], then waits at two barriers with
  * the other workers and the main thread, which samples the heap between the two. */
@@ -92,36 +37,36 @@ static void phase_end(int k, size_t live) {
 static void *work(void *arg) {
     worker *w = arg;
     bench_rng rng = {0xf7a9ull * (uint64_t)(w->id + 1)};
-    list a, b, c;
+    bench_list a, b, c;
     /* capacities: mean block sizes 520, 2560 and 1152 bytes, with a margin */
     uint64_t seed = (uint64_t)w->id << 40;
-    list_init(&a, w->share / 400 + 64, seed);
-    list_init(&b, w->share / 2000 + 64, seed | 1ull << 36);
-    list_init(&c, w->share / 900 + 64, seed | 2ull << 36);
+    bench_list_init(&a, w->share / 400 + 64, seed);
+    bench_list_init(&b, w->share / 2000 + 64, seed | 1ull << 36);
+    bench_list_init(&c, w->share / 900 + 64, seed | 2ull << 36);
     size_t live = 0;
     pthread_barrier_wait(&g_phase); /* start */
     bench_clock_start();
 
-    fill(w, &rng, &a, 16, 1024, &live, w->share);
+    bench_list_fill(&w->t, &rng, &a, 16, 1024, &live, w->share, "frag");
     phase_end(0, live);
 
     for (size_t i = 1; i < a.n; i += 2)
-        drop(w, &a, i, &live);
-    fill(w, &rng, &b, 1024, 4096, &live, w->share);
+        bench_list_drop(&w->t, &a, i, &live);
+    bench_list_fill(&w->t, &rng, &b, 1024, 4096, &live, w->share, "frag");
     phase_end(1, live);
 
     for (size_t i = 0; i < a.n; i += 2)
-        drop(w, &a, i, &live);
-    fill(w, &rng, &c, 256, 2048, &live, w->share);
+        bench_list_drop(&w->t, &a, i, &live);
+    bench_list_fill(&w->t, &rng, &c, 256, 2048, &live, w->share, "frag");
     phase_end(2, live);
 
     for (size_t i = 0; i < b.n; i++)
-        drop(w, &b, i, &live);
+        bench_list_drop(&w->t, &b, i, &live);
     for (size_t i = 0; i < c.n; i++)
-        drop(w, &c, i, &live);
-    list_free(&a);
-    list_free(&b);
-    list_free(&c);
+        bench_list_drop(&w->t, &c, i, &live);
+    bench_list_free(&a);
+    bench_list_free(&b);
+    bench_list_free(&c);
     bench_clock_stop();
     return NULL;
 }
@@ -153,9 +98,9 @@ int main(int argc, char **argv) {
 
     uint64_t sum = 0, bad = 0, calls = 0, peak = 0;
     for (int i = 0; i < threads; i++) {
-        sum += ws[i].sum;
-        bad += ws[i].bad;
-        calls += ws[i].calls;
+        sum += ws[i].t.sum;
+        bad += ws[i].t.bad;
+        calls += ws[i].t.calls;
     }
     for (int k = 0; k < 3; k++)
         if (g_live[k] > peak)

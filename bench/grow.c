@@ -17,7 +17,7 @@
  * free_blocks_peak).
  * Usage: grow THREADS SCALE — SCALE MiB of live bytes in all (split between threads).
  * Determinism: per-thread RNGs; block counts depend only on sizes drawn. */
-#include "bench/common.h"
+#include "bench/blocklist.h"
 
 #include <stdatomic.h>
 
@@ -27,74 +27,20 @@
 #define CLASS_LO 1024   /* the first class's smallest block; each class doubles */
 #define PEAKS (1 + CLASSES)
 
-/* The program's own record of its blocks: 12 bytes a block (stamps are derived from the index),
- * the same for every allocator. */
-typedef struct {
-    void **p;         /* blocks */
-    uint32_t *size;   /* their sizes */
-    uint64_t seed;    /* stamp of block i is bench_mix(seed + i) */
-    size_t n, cap;    /* used and allocated entries */
-} list;
-
 typedef struct {
     int id;          /* thread index */
     size_t share;    /* live bytes to reach in phase 1 and at each class */
-    uint64_t calls;  /* malloc + free calls */
-    uint64_t sum;    /* checksum of verified stamps */
-    uint64_t bad;    /* wrong stamps */
+    bench_tally t;   /* calls, checksum, wrong stamps */
 } worker;
 
 static pthread_barrier_t g_phase;
 static _Atomic uint64_t g_live[PEAKS]; /* live bytes summed at the end of phase 1 and each class */
 
-static void list_init(list *l, size_t cap, uint64_t seed) {
-    l->n = 0;
-    l->cap = cap;
-    l->seed = seed;
-    l->p = bench_xmalloc(cap * sizeof(void *));
-    l->size = bench_xmalloc(cap * sizeof(uint32_t));
-}
-
-static void list_free(list *l) {
-    free(l->p);
-    free(l->size);
-}
-
-/* Allocates blocks of lo..hi bytes into l until *live reaches target. */
-static void fill(worker *w, bench_rng *r, list *l, size_t lo, size_t hi, size_t *live,
-                 size_t target) {
-    while (*live < target) {
-        if (l->n == l->cap) {
-            fprintf(stderr, "grow: list overflow\n");
-            exit(3);
-        }
-        size_t n = bench_range(r, lo, hi);
-        void *p = bench_xmalloc(n);
-        bench_stamp(p, n, bench_mix(l->seed + l->n));
-        l->p[l->n] = p;
-        l->size[l->n] = (uint32_t)n;
-        l->n++;
-        *live += n;
-        w->calls++;
-    }
-}
-
-static void drop(worker *w, list *l, size_t i, size_t *live) {
-    uint64_t v = bench_mix(l->seed + i);
-    if (bench_stamp_ok(l->p[i], l->size[i], v))
-        w->sum += bench_mix(v ^ l->size[i]);
-    else
-        w->bad++;
-    free(l->p[i]);
-    l->p[i] = NULL;
-    *live -= l->size[i];
-    w->calls++;
-}
 
 /* Frees the blocks of l at first, first + 2, first + 4, ... */
-static void drop_every_other(worker *w, list *l, size_t first, size_t *live) {
+static void drop_every_other(worker *w, bench_list *l, size_t first, size_t *live) {
     for (size_t i = first; i < l->n; i += 2)
-        drop(w, l, i, live);
+        bench_list_drop(&w->t, l, i, live);
 }
 
 /* End of a phase where live bytes peak: adds them to g_live[k], then waits at two barriers with
@@ -108,25 +54,25 @@ static void phase_end(int k, size_t live) {
 static void *work(void *arg) {
     worker *w = arg;
     bench_rng rng = {0x6a09e667ull * (uint64_t)(w->id + 1)};
-    list small, cls[CLASSES];
+    bench_list small, cls[CLASSES];
     uint64_t seed = (uint64_t)w->id << 40;
     /* capacities: phase 1's mean block is 136 bytes (a 2x margin: far beyond the drawing's
      * spread); a class allocates at most share + hi bytes in blocks of at least lo bytes */
-    list_init(&small, w->share / 68 + 64, seed);
+    bench_list_init(&small, w->share / 68 + 64, seed);
     for (int k = 0; k < CLASSES; k++)
-        list_init(&cls[k], w->share / ((size_t)CLASS_LO << k) + 64,
+        bench_list_init(&cls[k], w->share / ((size_t)CLASS_LO << k) + 64,
                   seed | (uint64_t)(k + 1) << 36);
     size_t live = 0;
     pthread_barrier_wait(&g_phase); /* start */
     bench_clock_start();
 
-    fill(w, &rng, &small, SMALL_LO, SMALL_HI, &live, w->share);
+    bench_list_fill(&w->t, &rng, &small, SMALL_LO, SMALL_HI, &live, w->share, "grow");
     phase_end(0, live);
 
     drop_every_other(w, &small, 1, &live);
     for (int k = 0; k < CLASSES; k++) {
         size_t lo = (size_t)CLASS_LO << k;
-        fill(w, &rng, &cls[k], lo, 2 * lo, &live, w->share);
+        bench_list_fill(&w->t, &rng, &cls[k], lo, 2 * lo, &live, w->share, "grow");
         phase_end(1 + k, live);
         drop_every_other(w, &cls[k], 1, &live);
     }
@@ -134,13 +80,13 @@ static void *work(void *arg) {
     drop_every_other(w, &small, 0, &live);
     for (int k = 0; k < CLASSES; k++)
         drop_every_other(w, &cls[k], 0, &live);
-    list_free(&small);
+    bench_list_free(&small);
     for (int k = 0; k < CLASSES; k++)
-        list_free(&cls[k]);
+        bench_list_free(&cls[k]);
     bench_clock_stop();
     if (live != 0) { /* every block allocated was freed exactly once */
         fprintf(stderr, "grow: %zu live bytes left\n", live);
-        w->bad++;
+        w->t.bad++;
     }
     return NULL;
 }
@@ -172,9 +118,9 @@ int main(int argc, char **argv) {
 
     uint64_t sum = 0, bad = 0, calls = 0, peak = 0;
     for (int i = 0; i < threads; i++) {
-        sum += ws[i].sum;
-        bad += ws[i].bad;
-        calls += ws[i].calls;
+        sum += ws[i].t.sum;
+        bad += ws[i].t.bad;
+        calls += ws[i].t.calls;
     }
     for (int k = 0; k < PEAKS; k++)
         if (g_live[k] > peak)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "tamalloc.h"
+#include "tests/oom/burst.h"
 #include "tests/testlib/proc_mem.h"
 #include "tests/testlib/rng.h"
 
@@ -55,39 +56,14 @@ static int thread_count(void) {
 
 /* ---- idle after a burst --------------------------------------------------------------------- */
 
-#define BURST_THREADS 4
-#define BURST_BYTES (200 * MIB)
 #define BURST_CAP 400000
-
-typedef struct burst { void **p; size_t n; uint64_t seed; int bad; } burst;
-
-static void *burst_alloc(void *arg) {
-    burst *b = arg;
-    rng r = {b->seed};
-    size_t bytes = 0;
-    b->n = 0;
-    while (bytes < BURST_BYTES / BURST_THREADS && b->n < BURST_CAP) {
-        size_t len = (rng_next(&r) & 1) ? 16 + rng_below(&r, 1009) : 1024 + rng_below(&r, 63 * 1024);
-        char *q = ta_malloc(len);
-        if (!q) { b->bad = 1; break; }
-        memset(q, 0x5a, len);
-        b->p[b->n++] = q;
-        bytes += len;
-    }
-    return NULL;
-}
-
-static void *burst_free(void *arg) {
-    burst *b = arg;
-    for (size_t i = 0; i < b->n; i++) ta_free(b->p[i]);
-    return NULL;
-}
 
 static void test_idle_after_burst(void **state) {
     (void)state;
     static burst jobs[BURST_THREADS];
     for (int i = 0; i < BURST_THREADS; i++) {   /* the program's own arrays, before the start mark */
         jobs[i].p = calloc(BURST_CAP, sizeof(void *));
+        jobs[i].n = BURST_CAP;
         assert_non_null(jobs[i].p);
         jobs[i].seed = 0x1d1eu + (uint64_t)i;
     }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "tamalloc.h"
+#include "tests/oom/burst.h"
 #include "tests/testlib/proc_mem.h"
 #include "tests/testlib/rng.h"
 
@@ -30,34 +31,6 @@ static void sleep_ms(long ms) {
 }
 
 /* ---- a burst, then ta_collect ----------------------------------------------------------------- */
-
-#define BURST_THREADS 4
-#define BURST_BYTES (200 * MIB)
-
-typedef struct burst { void **p; size_t n; uint64_t seed; int bad; } burst;
-
-/* Allocates its share in small (16..1024) and medium (1..64 KiB) blocks, touching every page. */
-static void *burst_alloc(void *arg) {
-    burst *b = arg;
-    rng r = {b->seed};
-    size_t bytes = 0, cap = b->n;
-    b->n = 0;
-    while (bytes < BURST_BYTES / BURST_THREADS && b->n < cap) {
-        size_t len = (rng_next(&r) & 1) ? 16 + rng_below(&r, 1009) : 1024 + rng_below(&r, 63 * 1024);
-        char *q = ta_malloc(len);
-        if (!q) { b->bad = 1; break; }
-        memset(q, 0x5a, len);
-        b->p[b->n++] = q;
-        bytes += len;
-    }
-    return NULL;
-}
-
-static void *burst_free(void *arg) {
-    burst *b = arg;
-    for (size_t i = 0; i < b->n; i++) ta_free(b->p[i]);
-    return NULL;
-}
 
 static void test_burst_then_collect(void **state) {
     (void)state;
