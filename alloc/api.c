@@ -51,7 +51,9 @@ TA_EXPORT void *ta_malloc(size_t n) {
  * the offset in the segment (the header read below stays inside the mapping), the keyed tag with
  * state USED (a load: a double free, an interior pointer, a forged or corrupted header fail here),
  * then, for a small block of the caller's own arena whose bin has room, a store of state CACHED and
- * a push. NULL, large blocks, other arenas' blocks and full bins leave through _slow. */
+ * a push, and a countdown to the next clock read (every TA_CACHE_TICK_FREES pushes: decay ticks
+ * under light traffic too). NULL, large blocks, other arenas' blocks and full bins leave through
+ * _slow. */
 TA_EXPORT void ta_free(void *p) {
     ta_span *sp = ta_segmap_find(p);
     if (TA_UNLIKELY(sp->kind != TA_SPAN_SEGMENT || ((uintptr_t)p & (TA_ALIGN - 1)) ||
@@ -75,6 +77,7 @@ TA_EXPORT void ta_free(void *p) {
             *slot = ta_link_encode(slot, bin->head);
             bin->head = b;
             ta_atomic_store_relaxed(&bin->a_count, count + 1);
+            if (TA_UNLIKELY(--c->tick_countdown < 0)) ta_cache_tick_slow();   /* decay, every 256 */
             return;
         }
     }

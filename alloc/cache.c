@@ -299,6 +299,13 @@ static void cache_free_remote(ta_cache *c, ta_segment *s, ta_block *b, uint64_t 
     if (n >= TA_OUTBOX_BATCH) cache_outbox_push(o);
 }
 
+void ta_cache_tick_slow(void) {
+    ta_cache *c = ta_cache_mine();
+    c->tick_countdown = TA_CACHE_TICK_FREES;
+    ta_arena *a = c->arena;
+    if (a) ta_decay_poll(a);
+}
+
 void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag) {
     ta_arena *a = s->arena;
     if (a != c->arena) { cache_free_remote(c, s, b, tag); return; }

@@ -67,6 +67,8 @@ typedef struct ta_cache {
     ta_outbox out[TA_OUTBOX_SLOTS];   /* remote frees batched per owning arena (index % slots) */
     uint16_t fill[TA_CACHE_BINS];     /* blocks the bin's next refill caches: starts small, doubles
                                          per refill up to half its limit (owner only) */
+    int32_t tick_countdown;  /* cached frees until the next clock read (ta_cache_tick_slow): light
+                                traffic served from the bins alone still ticks decay; owner only */
     struct ta_cache *next;   /* the registry of live caches; guarded by the registry lock */
     struct ta_cache *prev;
 } ta_cache;
@@ -113,6 +115,11 @@ TA_HIDDEN TA_NOINLINE void *ta_cache_pop_slow(ta_cache *c, ta_cache_bin *bin, ta
  * not apply: the bin is full or limited, the cache is off or not set up, the block is too big to
  * cache, or another arena owns it. */
 TA_HIDDEN TA_NOINLINE void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag);
+
+/* Every TA_CACHE_TICK_FREES cached frees: reads the clock and runs the thread's arena's decay tick
+ * when it is due (which also ticks idle arenas), so memory freed earlier goes back while the thread
+ * is served from its bins alone. */
+TA_HIDDEN TA_NOINLINE void ta_cache_tick_slow(void);   /* no argument: the fast path keeps no register for it */
 
 /* ta_collect and malloc_trim: flushes the caller's cache and outboxes now, and asks every other
  * thread's cache to flush at its next free or slow path. */

@@ -46,6 +46,7 @@
 #define TA_CACHE_BIN_MAX       2048u   /* blocks one bin may hold, whatever the byte budget */
 #define TA_CACHE_FILL_FIRST    3u     /* blocks a bin's first refill caches (then doubling): a
                                          short-lived thread touches little memory */
+#define TA_CACHE_TICK_FREES    256    /* cached frees between two clock reads of a thread */
 #define TA_OUTBOX_SLOTS        8u     /* arenas a thread batches remote frees for at once */
 #define TA_OUTBOX_BATCH        64u    /* remote frees pushed to their arena with one CAS */
 

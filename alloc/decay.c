@@ -104,13 +104,16 @@ static unsigned decay_large_locked(ta_arena *a, int all, uint64_t now, ta_large 
 
 static size_t decay_pass(ta_arena *a, int all, int try_only);
 
-/* Arenas no live thread holds have nobody to run their ticks: every tick of a busy arena also
- * runs theirs when due, if their lock is free at once. */
+/* Arenas no live thread holds, and arenas whose threads have made no arena operation for a decay
+ * time (idle, or served from their caches alone), have nobody to run their ticks: every tick of
+ * another arena also runs theirs when due, if their lock is free at once. */
 static void decay_idle_arenas(ta_arena *self, uint64_t now) {
     unsigned n = ta_arena_table_count();
     for (unsigned i = 0; i < n; i++) {
         ta_arena *o = ta_arena_table_get(i);
-        if (!o || o == self || ta_atomic_load_relaxed(&o->a_threads) != 0) continue;
+        if (!o || o == self) continue;
+        if (ta_atomic_load_relaxed(&o->a_threads) != 0 && now - ta_atomic_load_relaxed(&o->a_clock_ms) < ta_opt.decay_ms)
+            continue;   /* busy: it ticks itself */
         if (now < ta_atomic_load_relaxed(&o->a_next_tick_ms)) continue;
         decay_pass(o, 0, 1);
     }
