@@ -39,6 +39,23 @@ minutes on 2 cores (360 runs, 5.4 min per repetition: the 1024 MiB runs take 3-1
 reach 1.6 GiB (frag) to 2.3 GiB (grow) of peak RSS, so it needs about 3 GiB of free memory);
 --quick's, under half a minute (60 runs).
 
+The idle pass (after the end-RSS pass; --idle-only runs nothing else, --no-idle skips it; the name
+"idle" in --workloads, there by default, selects it) runs bench/idle: THREADS threads allocate 200
+MiB in all in small and medium blocks, other threads free them all, then the program makes no
+allocator call for --idle-ms milliseconds (default 3000, passed as BENCH_IDLE_MS) and reads its
+resident size every 250 ms. Thread counts 1 and 4 (those of --threads when it is given). Every
+allocator runs in its default configuration and, where it has a background purge, with it on too
+(tamalloc: TAMALLOC_BACKGROUND=1; jemalloc: MALLOC_CONF=background_thread:true, whose thread the
+run must show in /proc/self/task; glibc, tcmalloc and mimalloc have none: default configuration
+only); TAMALLOC_BACKGROUND and MALLOC_CONF are removed from every idle run's environment
+otherwise. Configurations interleaved, --idle-reps runs per cell (default 3; --quick: 1). A full
+run's pass is 42 runs of about 4-5 s (about 3 minutes); --quick's, 14. Never in the throughput
+tables: results.md gets a table of its own (rows: allocator and configuration; per thread count:
+resident size after the frees, at the end of the idle time, and the first time it was back within
+4 MiB of its size before the burst) with the issue's target, tamalloc (background) / jemalloc
+(background_thread) idle RSS, at most 1.5; summary.json keeps it under "idle", the runs go to
+idle.csv.
+
 Under libtamalloc.so every result line also carries tamalloc's next-fit search counters
 (searches, search_steps, search_max_steps: ta_get_stats, read by bench/common.h through dlsym at
 the end of the run) and, for frag and grow, free_blocks_peak (the most free blocks on the arenas'
@@ -142,6 +159,37 @@ WORKLOADS = [
 
 CALLGRIND_PAIRS = {"quick": 100, "full": 400}  # thousand malloc/free pairs under valgrind
 
+# The idle pass (bench/idle.c): THREADS threads allocate IDLE_SCALE MiB in all, other threads free
+# it all, then the program makes no allocator call for BENCH_IDLE_MS and reads its resident size
+# every 250 ms. Never in the throughput tables (the run is mostly a sleep). Selected by the name
+# "idle" in --workloads (there by default), not a Workload: it has a pass of its own.
+IDLE_KEY = "idle"
+IDLE_BINARY = "idle"
+IDLE_SCALE = 200  # MiB allocated in all
+IDLE_THREADS = [1, 4]  # unless --threads is given
+IDLE_REPS = {"full": 3, "quick": 1}
+IDLE_MS = 3000  # default of --idle-ms (and of bench/idle.c)
+IDLE_NEAR_KB = 4096  # bench/idle.c's rss_ms: the first reading within 4 MiB of base_rss_kb
+IDLE_TARGET = 1.5  # issue 19: tamalloc (background) idle RSS / jemalloc (background_thread)
+IDLE_FIELDS = ["base_rss_kb", "peak_rss_kb", "freed_rss_kb", "idle_rss_kb", "rss_ms",
+               "idle_tasks", "ta_background_rounds"]
+# Each allocator in its default configuration and, where it has one, with its background purge on:
+# (row key, allocator, configuration as the table prints it, environment). The variables of the
+# background variants are removed from every idle run's environment, so "default" is the default.
+IDLE_VARIANTS = [
+    ("tamalloc", "tamalloc", "default", {}),
+    ("tamalloc_background", "tamalloc", "background: TAMALLOC_BACKGROUND=1",
+     {"TAMALLOC_BACKGROUND": "1"}),
+    ("glibc", "glibc", "default only (no background purge)", {}),
+    ("jemalloc", "jemalloc", "default", {}),
+    ("jemalloc_background", "jemalloc", "background: MALLOC_CONF=background_thread:true",
+     {"MALLOC_CONF": "background_thread:true"}),
+    ("tcmalloc", "tcmalloc", "default only (no background purge)", {}),
+    ("mimalloc", "mimalloc", "default only (no background purge)", {}),
+]
+IDLE_CLEAR_ENV = ["TAMALLOC_BACKGROUND", "MALLOC_CONF"]
+IDLE_RATIO = ("tamalloc_background", "jemalloc_background")  # the target's numerator, denominator
+
 # The scaling pass: workloads whose SCALE is MiB of live data in all ("total"), run at each size.
 SCALING_WORKLOADS = ["frag", "grow"]
 SCALES = {"full": [16, 64, 256, 1024], "quick": [16, 64]}  # MiB of live data
@@ -185,7 +233,7 @@ def build(args, allocators):
         bazel.append("--output_base=" + args.output_base)
         # no bazel-bin/bazel-out symlinks: the workspace's stay those of the developer's builds
         opts.append("--symlink_prefix=/")
-    targets = sorted({"//bench:" + w.binary for w in WORKLOADS})
+    targets = sorted({"//bench:" + w.binary for w in WORKLOADS} | {"//bench:" + IDLE_BINARY})
     log("building (bazel build --config=opt): " + " ".join(targets))
     r = subprocess.run(bazel + ["build"] + opts + targets, cwd=ROOT)
     if r.returncode != 0:
@@ -226,12 +274,15 @@ def checksum_disagrees(seen, checksum, label):
     return None
 
 
-def run_once(binary, argv, preload, server, timeout, extra_env=None):
-    """Runs one workload process; returns (fields or None, error text)."""
+def run_once(binary, argv, preload, server, timeout, extra_env=None, drop=()):
+    """Runs one workload process (without the environment variables named in drop); returns
+    (fields or None, error text)."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     env.pop("TAMALLOC_CHECK", None)  # the default level unless a check-level run sets it
     env.pop("BENCH_END_RSS_MS", None)  # no end-of-run probe unless the end-RSS pass sets it
+    for k in drop:
+        env.pop(k, None)
     env.update(extra_env or {})
     if server:  # the allocator goes into memcached, not into our client
         env["BENCH_SERVER_PRELOAD"] = preload or ""
@@ -814,6 +865,52 @@ def scaling_ratios(cells, scales, threads, allocators):
     return out
 
 
+def idle_rss_ms_median(values):
+    """Median of rss_ms values, -1 (never within IDLE_NEAR_KB of the base) counting as later than
+    any time; -1 when the median is such a run (or falls between one and a time)."""
+    vals = sorted(math.inf if v < 0 else v for v in values)
+    med = statistics.median(vals)
+    return -1 if math.isinf(med) else med
+
+
+def summarize_idle(recs, variants, threads):
+    """{variant key: {threads: {...}}} of the idle pass's runs: the medians of the resident sizes
+    (base, peak, after the frees, at the end of the idle time, with its spread), of rss_ms, how many
+    runs never came within IDLE_NEAR_KB of the base, the most threads seen during the idle time
+    and, for tamalloc, the median of its background rounds."""
+    cells = {}
+    for key in variants:
+        for t in threads:
+            rs = [x for x in recs if x["variant"] == key and x["threads"] == t]
+            good = [x for x in rs if x["ok"]]
+            c = {"failed": len(rs) - len(good), "n": len(good)}
+            for f in ("base_rss", "peak_rss", "freed_rss"):
+                c[f + "_med"], _ = summarize([float(x[f + "_kb"]) for x in good])
+            c["idle_rss_med"], c["idle_rss_spread"] = summarize(
+                [float(x["idle_rss_kb"]) for x in good])
+            ms = [int(x["rss_ms"]) for x in good]
+            c["rss_ms_med"] = idle_rss_ms_median(ms) if ms else None
+            c["rss_ms_never"] = sum(1 for v in ms if v < 0)
+            c["tasks_max"] = max((int(x["idle_tasks"]) for x in good), default=None)
+            bg = [int(x["ta_background_rounds"]) for x in good
+                  if x.get("ta_background_rounds") not in (None, "")]
+            c["ta_background_rounds_med"] = statistics.median(bg) if bg else None
+            cells.setdefault(key, {})[t] = c
+    return cells
+
+
+def idle_ratios(cells, threads):
+    """{threads: idle RSS median of IDLE_RATIO[0] / IDLE_RATIO[1]} (None when either is missing),
+    from the unrounded medians."""
+    num, den = IDLE_RATIO
+    out = {}
+    for t in threads:
+        a = cells.get(num, {}).get(t, {}).get("idle_rss_med")
+        b = cells.get(den, {}).get(t, {}).get("idle_rss_med")
+        out[t] = a / b if a is not None and b else None
+    return out
+
+
 def load_summary(path):
     """summary.json as the runner wrote it, with the thread counts and check levels (JSON object
     keys, so strings in the file) turned back into ints. A file from before the runner stored its
@@ -844,6 +941,10 @@ def load_summary(path):
         ss["timed"] = {wk: intkeys(v) for wk, v in (ss.get("timed") or {}).items()}
         ss["scaling"] = {wk: {int(m): intkeys(by_t) for m, by_t in by_mib.items()}
                          for wk, by_mib in (ss.get("scaling") or {}).items()}
+    idle = data.get("idle")
+    if idle:  # absent from summary.json files written before the idle pass
+        idle["cells"] = {key: intkeys(by_t) for key, by_t in idle["cells"].items()}
+        idle["ratio"] = intkeys(idle["ratio"])
     cl = data.get("check_levels")
     if cl:
         for rows in cl.get("runs", {}).values():
@@ -929,6 +1030,102 @@ def scaling_section(L, sc, allocators, scaling_plots):
         L.append("")
 
 
+def idle_section(L, idle):
+    """Appends the idle pass's section (idle: summary.json's "idle") to the report lines L."""
+    threads, cells, variants = idle["threads"], idle["cells"], idle["variants"]
+    one = idle["reps"] == 1
+    sec = idle["idle_ms"] / 1000.0
+    L.append("## Idle after a burst: resident memory while the program makes no allocator call")
+    L.append("")
+    L.append("`bench/idle THREADS %d` in a pass of its own (not in the tables above: the run is "
+             "mostly a sleep): the threads allocate %d MiB in all (small 16..1024 B and medium "
+             "1..64 KiB blocks, every page written), other threads free every block, then, with "
+             "every worker joined, the program makes no allocator call for %.1f s "
+             "(`BENCH_IDLE_MS=%d`) and reads its resident size from `/proc/self/statm` at 0 ms "
+             "and every 250 ms. Each allocator in its default configuration and, where it has "
+             "one, with its background purge on (tamalloc: `TAMALLOC_BACKGROUND=1`; jemalloc: "
+             "`MALLOC_CONF=background_thread:true`); glibc, tcmalloc and mimalloc have none, so "
+             "they run in their default configuration only. %s per cell, allocators interleaved. "
+             "Columns per thread count: after frees = resident size right after the last free; "
+             "idle = at the end of the %.1f s; back at = the first reading within %d MiB of the "
+             "resident size before the burst (never: not within %.1f s). Threads while idle: the "
+             "most threads the process had at the last reading (1 + the allocator's background "
+             "threads). MiB, lower is better. jemalloc returns its dirty pages over "
+             "`dirty_decay_ms` (10 s by default in Debian's 5.3), with or without its background "
+             "thread; `--idle-ms` sets a longer idle time.%s"
+             % (idle["scale"], idle["scale"], sec, idle["idle_ms"],
+                "One run" if one else "%d runs (medians; idle RSS: median (spread))"
+                % idle["reps"], sec, IDLE_NEAR_KB // 1024, sec,
+                " One run per cell, so the cells have no spread." if one else ""))
+    L.append("")
+    base = [c["base_rss_med"] for by_t in cells.values() for c in by_t.values()
+            if c["base_rss_med"] is not None]
+    if base:
+        L.append("Resident size before the burst (the base), medians over the cells: %s MiB."
+                 % fmt_range(base, lambda kb: "%.1f" % (kb / 1024.0)))
+        L.append("")
+
+    def mib(kb):
+        return "—" if kb is None else "%.1f" % (kb / 1024.0)
+
+    def t_head(t):
+        return "%d thread%s" % (t, "" if t == 1 else "s")
+
+    head = "| allocator | configuration | " + " | ".join(
+        "%s: after frees | %s: idle | %s: back at, ms" % (t_head(t), t_head(t), t_head(t))
+        for t in threads) + " | threads while idle |"
+    L.append(head)
+    L.append("|" + "---|" * (head.count("|") - 1))
+    for v in variants:
+        by_t = cells[v["key"]]
+        row = []
+        for t in threads:
+            c = by_t[t]
+            if c["idle_rss_med"] is None:
+                row += ["FAIL" if c["failed"] else "—"] * 3
+                continue
+            idle_cell = mib(c["idle_rss_med"])
+            if c["n"] >= 2:
+                idle_cell += " (%.0f%%)" % (100 * (c["idle_rss_spread"] or 0))
+            if c["rss_ms_med"] is None:
+                back = "—"
+            elif c["rss_ms_med"] < 0:
+                back = "never"
+            else:
+                back = "%.0f" % c["rss_ms_med"]
+            if 0 < c["rss_ms_never"] < c["n"]:
+                back += " (%d of %d never)" % (c["rss_ms_never"], c["n"])
+            row += [mib(c["freed_rss_med"]), idle_cell, back]
+        tasks = [by_t[t]["tasks_max"] for t in threads if by_t[t]["tasks_max"] is not None]
+        L.append("| %s | %s | %s | %s |" % (v["allocator"], v["config"], " | ".join(row),
+                                            max(tasks) if tasks else "—"))
+    num, den = IDLE_RATIO
+    keys = [v["key"] for v in variants]
+    if num in keys and den in keys:
+        cells_r = []
+        for t in threads:
+            r = idle["ratio"].get(t)
+            cells_r += ["", "—" if r is None else "%s (%s)" % (
+                fmt_ratio(r), "met" if r <= idle["target"] else "NOT met"), ""]
+        L.append("| **tamalloc background / jemalloc background_thread** | idle RSS ratio, "
+                 "target ≤ %.1f | %s | |" % (idle["target"], " | ".join(cells_r)))
+        L.append("")
+        L.append("The target (issue 19): idle after a burst with `TAMALLOC_BACKGROUND=1`, "
+                 "resident memory within %.1f× of jemalloc's with its background thread on: "
+                 "the median idle RSS of the one over the other's, %s." % (
+                     idle["target"], "; ".join(
+                         "%s %s" % (t_head(t), "—" if idle["ratio"].get(t) is None else
+                                    fmt_ratio(idle["ratio"][t])) for t in threads)))
+    L.append("")
+    tb = cells.get("tamalloc_background") or {}
+    bg = [(t, tb[t]["ta_background_rounds_med"]) for t in threads
+          if t in tb and tb[t]["ta_background_rounds_med"] is not None]
+    if bg:
+        L.append("tamalloc's background purge rounds (ta_stats.background_rounds, median): %s."
+                 % ", ".join("%s %.0f" % (t_head(t), v) for t, v in bg))
+        L.append("")
+
+
 def search_section(L, ss, plot=None):
     """Appends "Next-fit search steps (tamalloc)" (ss: summary.json's "search_steps") to L."""
     timed, scaling = ss.get("timed") or {}, ss.get("scaling") or {}
@@ -985,7 +1182,7 @@ def search_section(L, ss, plot=None):
 
 def write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads, failures,
                  check_levels=None, ratios=None, scaling=None, search=None, scaling_plots=(),
-                 search_plot=None):
+                 search_plot=None, idle=None):
     ratios = ratios or {}
     L = []
     L.append("# tamalloc benchmark results")
@@ -998,7 +1195,10 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
     if meta.get("source"):
         L.append("- Source: %s" % meta["source"])
     L.append("- Mode: %s; %d repetition%s per cell, allocators interleaved; %d runs in %.0f s"
-             % (meta["mode"] + (", scaling pass only" if meta.get("scaling_only") else ""),
+             % (meta["mode"] + (", %s only" % " and ".join(
+                 [p for p, only in (("scaling pass", meta.get("scaling_only")),
+                                    ("idle pass", meta.get("idle_only"))) if only])
+                 if meta.get("scaling_only") or meta.get("idle_only") else ""),
                 meta["reps"], "" if meta["reps"] == 1 else "s", meta["runs"], meta["elapsed"]))
     L.append("- Allocators: " + "; ".join(meta["allocators"][a] for a in allocators))
     if scaling:
@@ -1007,6 +1207,13 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
                      ", ".join(scaling["cells"]), ", ".join(str(m) for m in scaling["scales"]),
                      ", ".join(str(t) for t in scaling["threads"]), scaling["reps"],
                      "" if scaling["reps"] == 1 else "s", scaling["runs"], scaling["elapsed"]))
+    if idle:
+        L.append("- Idle pass: idle at %d MiB, %s thread%s, %.1f s idle, %d allocator "
+                 "configuration%s, %d run%s per cell; %d runs in %.0f s" % (
+                     idle["scale"], join_and([str(t) for t in idle["threads"]]),
+                     "" if idle["threads"] == [1] else "s", idle["idle_ms"] / 1000.0,
+                     len(idle["variants"]), "" if len(idle["variants"]) == 1 else "s", idle["reps"],
+                     "" if idle["reps"] == 1 else "s", idle["runs"], idle["elapsed"]))
     if meta.get("end_rss"):
         er = meta["end_rss"]
         L.append("- RSS at the end of the run: a separate pass after the timed runs, %d run%s per "
@@ -1102,6 +1309,9 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
               "none, and glibc's would not touch their memory, so their cells are —.",
               rows=end_rows, n_key="end_n")
 
+    if idle:
+        idle_section(L, idle)
+
     mc = [w for w in workloads if w.key == "memcached"]
     if mc:
         table("memcached p99 latency, µs (lower is better)", "p99_med", "p99_spread",
@@ -1177,9 +1387,13 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
     notes = (["column `pass`: " + ", ".join(passes[:-1]) + ", or " + passes[-1]]
              if len(passes) > 1 else
              ["column `pass`: %s" % passes[0]] if passes and not workloads else []) + \
-        (["check-level runs: `check_levels.csv`"] if check_levels else [])
-    L.append("Raw runs: `raw.csv`%s; medians: `summary.json`; plot data and gnuplot scripts: "
-             "`plots/*.dat`, `plots/*.gp`." % (" (%s)" % "; ".join(notes) if notes else ""))
+        (["check-level runs: `check_levels.csv`"] if check_levels else []) + \
+        (["idle-pass runs: `idle.csv`"] if idle else [])
+    if idle and not workloads and not scaling:  # --idle-only: no raw.csv rows, no plots
+        L.append("Raw runs: `idle.csv`; medians: `summary.json` (\"idle\").")
+    else:
+        L.append("Raw runs: `raw.csv`%s; medians: `summary.json`; plot data and gnuplot scripts: "
+                 "`plots/*.dat`, `plots/*.gp`." % (" (%s)" % "; ".join(notes) if notes else ""))
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     return "\n".join(L)
@@ -1437,14 +1651,16 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
                     help="small sizes and 3 repetitions (the scaling pass: 16 and 64 MiB, 1 "
-                    "repetition): a first look in about 5 minutes")
+                    "repetition; the idle pass: 1 repetition): a first look in about 6 minutes")
     ap.add_argument("--out", help="output folder (default bench/out/<date-time>)")
     ap.add_argument("--reps", type=int, help="repetitions (default 3 quick, 5 full)")
     ap.add_argument("--allocators", default=",".join(ALL_ALLOCATORS),
                     help="comma list from: " + ",".join(ALL_ALLOCATORS))
-    ap.add_argument("--workloads", default=",".join(w.key for w in WORKLOADS),
-                    help="comma list from: " + ",".join(w.key for w in WORKLOADS))
-    ap.add_argument("--threads", default=",".join(map(str, THREADS)), help="comma list")
+    ap.add_argument("--workloads", default=",".join([w.key for w in WORKLOADS] + [IDLE_KEY]),
+                    help="comma list from: " + ",".join([w.key for w in WORKLOADS] + [IDLE_KEY])
+                    + " (%s: the idle pass, never in the throughput tables)" % IDLE_KEY)
+    ap.add_argument("--threads", help="comma list (default %s; the idle pass: %s unless given)"
+                    % (",".join(map(str, THREADS)), ",".join(map(str, IDLE_THREADS))))
     ap.add_argument("--output-base",
                     default=os.environ.get("BENCH_OUTPUT_BASE",
                                            os.path.expanduser("~/.cache/bazel_bench")),
@@ -1474,6 +1690,15 @@ def main():
                     "end-RSS pass, callgrind or check levels; e.g. bench/run.sh --workloads "
                     "frag,grow --scaling-only" % " and ".join(SCALING_WORKLOADS))
     ap.add_argument("--no-scaling", action="store_true", help="skip the scaling pass")
+    ap.add_argument("--idle-reps", type=int, metavar="N",
+                    help="runs per (thread count, allocator configuration) of the idle pass "
+                    "(default %d; --quick: %d)" % (IDLE_REPS["full"], IDLE_REPS["quick"]))
+    ap.add_argument("--idle-ms", type=int, default=IDLE_MS, metavar="MS",
+                    help="the idle pass's idle time, BENCH_IDLE_MS (default %d)" % IDLE_MS)
+    ap.add_argument("--idle-only", action="store_true",
+                    help="run only the idle pass: no timed pass, end-RSS pass, callgrind, check "
+                    "levels or scaling pass (with --scaling-only as well: both of those passes)")
+    ap.add_argument("--no-idle", action="store_true", help="skip the idle pass")
     ap.add_argument("--no-callgrind", action="store_true", help="skip the callgrind counts")
     ap.add_argument("--no-check-levels", action="store_true",
                     help="skip the cost of tamalloc's check levels (TAMALLOC_CHECK=0/1/2 on "
@@ -1500,14 +1725,32 @@ def main():
             die("unknown allocator " + a)
     wanted = args.workloads.split(",")
     workloads = [w for w in WORKLOADS if w.key in wanted]
-    if len(workloads) != len([x for x in wanted if x]):
+    if len(workloads) != len([x for x in wanted if x and x != IDLE_KEY]):
         die("unknown workload in " + args.workloads)
-    threads = sorted(int(t) for t in args.threads.split(","))
+    try:
+        threads = sorted({int(t) for t in (args.threads or ",".join(map(str, THREADS))).split(",")
+                          if t})
+    except ValueError:
+        die("--threads takes a comma list of whole numbers")
+    if not threads or threads[0] < 1:
+        die("--threads needs thread counts of 1 or more")
     if args.scaling_reps is None:
         args.scaling_reps = SCALING_REPS[mode]
     if args.scaling_only and args.no_scaling:
         die("--scaling-only and --no-scaling exclude each other")
-    sc_workloads = [] if args.no_scaling else \
+    if args.idle_only and args.no_idle:
+        die("--idle-only and --no-idle exclude each other")
+    if args.idle_reps is None:
+        args.idle_reps = IDLE_REPS[mode]
+    do_idle = IDLE_KEY in wanted and not args.no_idle and \
+        (args.idle_only or not args.scaling_only)
+    if args.idle_only and IDLE_KEY not in wanted:
+        die("--idle-only: --workloads does not name %s" % IDLE_KEY)
+    if do_idle and (args.idle_reps < 1 or not 0 <= args.idle_ms <= 600000):
+        die("the idle pass needs --idle-reps of 1 or more and --idle-ms of 0..600000; --no-idle "
+            "skips it")
+    idle_threads = threads if args.threads else IDLE_THREADS
+    sc_workloads = [] if args.no_scaling or (args.idle_only and not args.scaling_only) else \
         [w.key for w in workloads if w.key in SCALING_WORKLOADS]
     try:
         sc_scales = sorted({int(m) for m in (args.scales or ",".join(
@@ -1521,11 +1764,12 @@ def main():
         die("the scaling pass needs sizes (--scales), thread counts (--scaling-threads or "
             "--threads among %s) and --scaling-reps of 1 or more; --no-scaling skips it"
             % ",".join(map(str, SCALING_THREADS)))
-    if args.scaling_only:
-        if not sc_workloads:
-            die("--scaling-only: --workloads has none of %s" % ",".join(SCALING_WORKLOADS))
+    if args.scaling_only and not sc_workloads:
+        die("--scaling-only: --workloads has none of %s" % ",".join(SCALING_WORKLOADS))
+    if args.scaling_only or args.idle_only:
         if args.readme:
-            die("--readme needs the timed pass; it cannot be given with --scaling-only")
+            die("--readme needs the timed pass; it cannot be given with --scaling-only or "
+                "--idle-only")
         workloads = []  # the timed pass, the end-RSS pass, callgrind and the check levels
     if sc_workloads:
         # grow's peak RSS is about 2.3 x its live data (frag's 1.6 x); runs are one at a time
@@ -1585,11 +1829,14 @@ def main():
     sc_wl = [w for w in WORKLOADS if w.key in sc_workloads]
     sc_jobs = [(w, m, t, r, a) for w in sc_wl for m in sc_scales for t in sc_threads
                for r in range(args.scaling_reps) for a in allocators]
+    idle_variants = [v for a in allocators for v in IDLE_VARIANTS if v[1] == a]
+    idle_jobs = [(t, r, v) for t in idle_threads for r in range(args.idle_reps)
+                 for v in idle_variants] if do_idle else []
     total = len(jobs) + len(sc_jobs) + len(end_jobs) + (len(allocators) if do_cg else 0) + \
-        len(cl_jobs) + len(cl_cg)
+        len(cl_jobs) + len(cl_cg) + len(idle_jobs)
     timeout = 120 if args.quick else 600
     log("output folder: %s" % out)
-    log("%d runs: %s%s%s%s%s"
+    log("%d runs: %s%s%s%s%s%s"
         % (total, "%d workloads x %d thread counts x %d reps x %d allocators" % (
             len(workloads), len(threads), reps, len(allocators)) if jobs else "",
            "%s%d scaling runs (%s x %s MiB x %s threads x %d reps x %d allocators)" % (
@@ -1598,6 +1845,10 @@ def main():
                args.scaling_reps, len(allocators)) if sc_jobs else "",
            " + %d end-RSS runs (%d per cell, %.1f s sleep each)" % (
                len(end_jobs), args.end_rss_reps, END_RSS_SLEEP_MS / 1000.0) if end_jobs else "",
+           "%s%d idle runs (%d MiB, %s threads x %d reps x %d allocator configurations, %.1f s "
+           "idle each)" % (" + " if jobs or sc_jobs else "", len(idle_jobs), IDLE_SCALE,
+                           ",".join(map(str, idle_threads)), args.idle_reps, len(idle_variants),
+                           args.idle_ms / 1000.0) if idle_jobs else "",
            " + %d callgrind runs" % len(allocators) if do_cg else "",
            " + %d check-level runs (TAMALLOC_CHECK=0/1/2)" % (len(cl_jobs) + len(cl_cg))
            if cl_jobs else ""))
@@ -1702,6 +1953,71 @@ def main():
             failures.append(msg)
             log("[%d/%d] FAILED %s" % (n, total, msg))
         raw.append(rec)
+
+    # The idle pass (bench/idle.c): every allocator configuration at each thread count, interleaved;
+    # checked like the timed runs (ok=1, the same checksum for a thread count under every
+    # configuration), and a background configuration must show its thread (idle_tasks >= 2).
+    idle_raw = []
+    t_idle = time.time()
+    idle_env = {"BENCH_IDLE_MS": str(args.idle_ms)}
+    for t, r, (key, a, config, env) in idle_jobs:
+        n += 1
+        t_run = time.time()
+        fields, err = run_once(os.path.join(bin_dir, "bench", IDLE_BINARY),
+                               [str(t), str(IDLE_SCALE)], preload.get(a), False,
+                               timeout + args.idle_ms // 1000, dict(idle_env, **env),
+                               drop=IDLE_CLEAR_ENV)
+        t_run = time.time() - t_run
+        rec = {"threads": t, "rep": r + 1, "variant": key, "allocator": a, "config": config,
+               "scale": IDLE_SCALE, "idle_ms": args.idle_ms, "ok": 0, "wall": "%.3f" % t_run}
+        if fields is not None:
+            rec.update({k: fields.get(k) for k in ("ops", "secs", "ops_per_sec", "checksum")})
+            rec["rss_kb"] = fields.get("maxrss_kb")
+            rec.update({k: fields.get(k) for k in IDLE_FIELDS})
+            err = checksum_disagrees(checksums.setdefault((IDLE_KEY, t), {}), fields["checksum"],
+                                     key)
+            if not err and not all(re.fullmatch(r"[1-9][0-9]*", rec[k] or "") for k in
+                                   ("base_rss_kb", "peak_rss_kb", "freed_rss_kb", "idle_rss_kb",
+                                    "idle_tasks")):
+                err = "no resident sizes in the result line"
+            elif not err and not re.fullmatch(r"-1|[0-9]+", rec["rss_ms"] or ""):
+                err = "no rss_ms in the result line"
+            elif not err and env and int(rec["idle_tasks"]) < 2:
+                err = "no background thread while idle (idle_tasks=%s): %s ignored?" % (
+                    rec["idle_tasks"], " ".join("%s=%s" % kv for kv in env.items()))
+            rec["ok"] = 0 if err else 1
+        if rec["ok"]:
+            log("[%d/%d] idle t=%d %s, %s, rep %d: %.1f MiB after the frees, %.1f MiB after "
+                "%.1f s idle, %s (threads while idle: %s; %.1f s)" % (
+                    n, total, t, a, config, r + 1, int(rec["freed_rss_kb"]) / 1024.0,
+                    int(rec["idle_rss_kb"]) / 1024.0, args.idle_ms / 1000.0,
+                    "never within %d MiB of the base" % (IDLE_NEAR_KB // 1024)
+                    if int(rec["rss_ms"]) < 0 else
+                    "within %d MiB of the base at %s ms" % (IDLE_NEAR_KB // 1024, rec["rss_ms"]),
+                    rec["idle_tasks"], t_run))
+        else:
+            msg = "idle t=%d %s, %s, rep %d: %s" % (t, a, config, r + 1, err)
+            failures.append(msg)
+            log("[%d/%d] FAILED %s" % (n, total, msg))
+        idle_raw.append(rec)
+    idle_elapsed = time.time() - t_idle
+    idle = None
+    if idle_jobs:
+        cells = summarize_idle(idle_raw, [v[0] for v in idle_variants], idle_threads)
+        idle = {"scale": IDLE_SCALE, "threads": idle_threads, "reps": args.idle_reps,
+                "idle_ms": args.idle_ms, "near_kb": IDLE_NEAR_KB, "runs": len(idle_jobs),
+                "elapsed": idle_elapsed, "target": IDLE_TARGET,
+                "ratio_of": list(IDLE_RATIO),
+                "variants": [{"key": k, "allocator": a, "config": c, "env": e}
+                             for k, a, c, e in idle_variants],
+                "cells": cells, "ratio": idle_ratios(cells, idle_threads)}
+        with open(os.path.join(out, "idle.csv"), "w", newline="") as f:
+            cols = ["threads", "rep", "variant", "allocator", "config", "scale", "idle_ms", "ok",
+                    "ops", "secs", "ops_per_sec", "checksum", "rss_kb"] + IDLE_FIELDS + ["wall"]
+            wr = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+            wr.writeheader()
+            for rec in idle_raw:
+                wr.writerow(rec)
 
     callgrind = {}
     if do_cg:
@@ -1832,6 +2148,10 @@ def main():
     if args.scaling_only:
         meta["scaling_only"] = True
         meta["reps"] = args.scaling_reps
+    if args.idle_only:
+        meta["idle_only"] = True
+        if not args.scaling_only:
+            meta["reps"] = args.idle_reps
     ratios = compute_ratios(summary, allocators, callgrind)
     scaling = None
     if sc_jobs:
@@ -1872,16 +2192,17 @@ def main():
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump({"meta": meta, "summary": summary, "ratios": ratios, "callgrind": callgrind,
                    "check_levels": check_levels, "failures": failures, "scaling": scaling,
-                   "search_steps": search}, f, indent=1)
+                   "search_steps": search, "idle": idle}, f, indent=1)
     has_gnuplot = shutil.which("gnuplot")
     plots = plot_all(out, allocators, threads, summary, workloads) if has_gnuplot and \
         workloads else []
     sc_plots, steps_plot = plot_scaling(out, scaling, allocators, search) if has_gnuplot and \
         scaling else ([], None)
-    if not plots and not sc_plots:
+    if (workloads or scaling) and not plots and not sc_plots:
         log("warning: no plots (gnuplot missing or failed)")
     text = write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads,
-                        failures, check_levels, ratios, scaling, search, sc_plots, steps_plot)
+                        failures, check_levels, ratios, scaling, search, sc_plots, steps_plot,
+                        idle)
     log("")
     log(text.split("## Plots")[0].rstrip())
     log("")

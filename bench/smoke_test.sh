@@ -10,6 +10,9 @@
 # search_max_steps=, read through dlsym: bench/common.h), and frag and grow, which sample the heap
 # at their phase ends, free_blocks_peak=; under glibc none of them. (mc_bench's client is
 # preloaded here too, so it reports its own searches; bench/run.py preloads only its server.)
+# idle runs with BENCH_IDLE_MS=300 (a 300 ms idle time instead of 3 s) and must also report its
+# resident sizes (base_rss_kb, peak_rss_kb, freed_rss_kb, idle_rss_kb > 0, rss_ms), idle_ms=300,
+# idle_tasks > 0 and bad=0.
 set -uo pipefail
 R="${TEST_SRCDIR:?}/${TEST_WORKSPACE:-tamalloc}"
 TA="$R/alloc/libtamalloc.so"
@@ -19,6 +22,7 @@ line_re='^BENCH workload=[a-z_]+ threads=[0-9]+ ops=[1-9][0-9]* secs=[0-9.]+ ops
 end_re=' end_rss_kb=[1-9][0-9]* trim_rss_kb=[1-9][0-9]*( |$)'
 ta_re=' searches=[1-9][0-9]* search_steps=[1-9][0-9]* search_max_steps=[1-9][0-9]*( |$)'
 peak_re=' free_blocks_peak=[1-9][0-9]*( |$)'
+idle_re=' base_rss_kb=[1-9][0-9]* peak_rss_kb=[1-9][0-9]* freed_rss_kb=[1-9][0-9]* idle_rss_kb=[1-9][0-9]* rss_ms=(-1|[0-9]+) idle_ms=300 idle_tasks=[1-9][0-9]* bad=0( |$)'
 
 # run ALLOC NAME ARGS... : prints the checksum of the one result line, or fails the test.
 run() {
@@ -27,7 +31,7 @@ run() {
     local out rc preload=""
     [ "$alloc" = tamalloc ] && preload="$TA"
     out=$(LD_PRELOAD="$preload" BENCH_SERVER_PRELOAD="$preload" BENCH_END_RSS_MS=0 \
-        "$R/bench/$name" "$@" 2>&1)
+        BENCH_IDLE_MS=300 "$R/bench/$name" "$@" 2>&1)
     rc=$?
     local lines line
     lines=$(grep -c '^BENCH ' <<<"$out")
@@ -46,6 +50,12 @@ run() {
     elif ! grep -Eq "$end_re" <<<"$line"; then
         echo "FAIL: $alloc $name $*: no end_rss_kb > 0 and trim_rss_kb > 0 with" \
             "BENCH_END_RSS_MS set:" >&2
+        echo "$line" >&2
+        return 1
+    fi
+    if [ "$name" = idle ] && ! grep -Eq "$idle_re" <<<"$line"; then
+        echo "FAIL: $alloc $name $*: want base_rss_kb, peak_rss_kb, freed_rss_kb, idle_rss_kb," \
+            "rss_ms, idle_ms=300, idle_tasks and bad=0:" >&2
         echo "$line" >&2
         return 1
     fi
@@ -100,6 +110,8 @@ cases=(
     "grow 2 2"
     "fastpath 2 20"
     "mc_bench 2 2"
+    "idle 1 1"
+    "idle 2 2"
 )
 for c in "${cases[@]}"; do
     read -r -a args <<<"$c"
