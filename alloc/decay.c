@@ -104,37 +104,33 @@ static unsigned decay_large_locked(ta_arena *a, int all, uint64_t now, ta_large 
 
 static size_t decay_pass(ta_arena *a, int all, int try_only);
 
-/* Arenas no live thread holds, and arenas whose threads have made no arena operation for a decay
- * time (idle, or served from their caches alone), have nobody to run their ticks: every tick of
- * another arena also runs theirs when due, if their lock is free at once. */
-static void decay_idle_arenas(ta_arena *self, uint64_t now) {
+/* A tick of arena a: passes until no due run is left (each takes at most TA_PURGE_MAX_BLOCKS), so
+ * what is due goes back at once, not a slice per tick. try_only: only while its lock is free. */
+static void decay_drain(ta_arena *a, int all, int try_only) {
+    while (decay_pass(a, all, try_only) == TA_PURGE_MAX_BLOCKS) {}
+}
+
+/* Ticks, by trylock, every arena other than self whose tick is due. Unless busy_too, only those
+ * with nobody to run their ticks: no live thread, or threads that have made no arena operation for
+ * a decay time (idle, or served from their caches alone); a busy arena ticks itself. */
+static void decay_others(const ta_arena *self, uint64_t now, int busy_too) {
     unsigned n = ta_arena_table_count();
     for (unsigned i = 0; i < n; i++) {
         ta_arena *o = ta_arena_table_get(i);
-        if (!o || o == self) continue;
-        if (ta_atomic_load_relaxed(&o->a_threads) != 0 && now - ta_atomic_load_relaxed(&o->a_clock_ms) < ta_opt.decay_ms)
-            continue;   /* busy: it ticks itself */
-        if (now < ta_atomic_load_relaxed(&o->a_next_tick_ms)) continue;
-        decay_pass(o, 0, 1);
+        if (!o || o == self || now < ta_atomic_load_relaxed(&o->a_next_tick_ms)) continue;
+        if (!busy_too && ta_atomic_load_relaxed(&o->a_threads) != 0 &&
+            now - ta_atomic_load_relaxed(&o->a_clock_ms) < ta_opt.decay_ms)
+            continue;
+        decay_drain(o, 0, 1);
     }
 }
 
 void ta_decay_tick(ta_arena *a, int all) {
-    /* until no due run is left (each pass takes at most TA_PURGE_MAX_BLOCKS): what is due goes
-     * back at once, not a slice per tick */
-    while (decay_pass(a, all, 0) == TA_PURGE_MAX_BLOCKS) {}
-    if (!all) decay_idle_arenas(a, ta_os_now_ms());
+    decay_drain(a, all, 0);
+    if (!all) decay_others(a, ta_os_now_ms(), 0);
 }
 
-void ta_decay_background_round(void) {
-    uint64_t now = ta_os_now_ms();
-    unsigned n = ta_arena_table_count();
-    for (unsigned i = 0; i < n; i++) {
-        ta_arena *o = ta_arena_table_get(i);
-        if (!o || now < ta_atomic_load_relaxed(&o->a_next_tick_ms)) continue;
-        while (decay_pass(o, 0, 1) == TA_PURGE_MAX_BLOCKS) {}   /* a busy arena ticks itself */
-    }
-}
+void ta_decay_background_round(void) { decay_others(NULL, ta_os_now_ms(), 1); }
 
 /* One pass (try_only: only if the lock is free at once); returns how many free runs it gave back. */
 static size_t decay_pass(ta_arena *a, int all, int try_only) {
@@ -208,7 +204,7 @@ void ta_decay_large_put(ta_arena *a, ta_large *l) {
     }
     ta_arena_unlock(a);
     for (unsigned i = 0; i < nevict; i++) ta_large_unmap(evict[i]);
-    if (now >= ta_atomic_load_relaxed(&a->a_next_tick_ms)) ta_decay_tick(a, 0);   /* a slow path: tick when due */
+    ta_decay_poll(a);   /* a slow path: tick when due */
 }
 
 ta_large *ta_decay_large_take(ta_arena *a, size_t map_size, size_t align) {

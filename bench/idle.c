@@ -41,32 +41,6 @@ typedef struct {
 static job *g_jobs;
 static int g_threads;
 static pthread_barrier_t g_go;
-static long g_page_kb;
-
-/* Resident size in KiB (statm's second field, in pages), -1 if unreadable; allocates nothing. */
-static long rss_now_kb(void) {
-    char buf[128];
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
-    const char *c = buf;
-    while (*c >= '0' && *c <= '9') /* size */
-        c++;
-    if (*c != ' ')
-        return -1;
-    c++;
-    if (*c < '0' || *c > '9')
-        return -1;
-    long pages = 0;
-    while (*c >= '0' && *c <= '9')
-        pages = pages * 10 + (*c++ - '0');
-    return pages * g_page_kb;
-}
 
 /* Threads of this process (entries of /proc/self/task), -1 if unreadable: getdents64 into a stack
  * buffer, not opendir (which allocates). */
@@ -144,7 +118,6 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    g_page_kb = sysconf(_SC_PAGESIZE) / 1024;
     int n_read = (int)((idle_ms + READ_EVERY_MS - 1) / READ_EVERY_MS) + 1;
 
     /* The program's own records, allocated and written now: in every reading alike. */
@@ -168,13 +141,13 @@ int main(int argc, char **argv) {
     }
     pthread_barrier_init(&g_go, NULL, (unsigned)g_threads + 1);
 
-    long base_rss = rss_now_kb();
+    long base_rss = bench_rss_kb();
     for (int i = 0; i < g_threads; i++)
         pthread_create(&tid[i], NULL, alloc_work, &g_jobs[i]);
     pthread_barrier_wait(&g_go);
     for (int i = 0; i < g_threads; i++)
         pthread_join(tid[i], NULL);
-    long peak_rss = rss_now_kb();
+    long peak_rss = bench_rss_kb();
     for (int i = 0; i < g_threads; i++)
         pthread_create(&tid[i], NULL, free_work, &g_jobs[i]);
     for (int i = 0; i < g_threads; i++)
@@ -189,7 +162,7 @@ int main(int argc, char **argv) {
             ms = idle_ms;
         sleep_until(t0 + (double)ms / 1000.0);
         at_ms[k] = ms;
-        rss[k] = rss_now_kb();
+        rss[k] = bench_rss_kb();
         if (rss_ms < 0 && rss[k] >= 0 && rss[k] <= base_rss + NEAR_BASE_KB)
             rss_ms = (int)ms;
         k++;
