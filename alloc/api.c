@@ -98,6 +98,7 @@ static ta_arena *large_arena(void) {
 static void *large_alloc(size_t n, size_t align, int *fresh) {
     ta_arena *a = large_arena();
     size_t need;
+    if (a) ta_decay_poll(a);   /* a slow path: tick when due */
     if (a && ta_large_need(n, align, &need) == 0) {
         ta_large *l = ta_decay_large_take(a, need, align);
         if (l) {
@@ -149,11 +150,18 @@ static void free_slow(void *p, ta_span *sp) {
         ta_diagnose_fault(ta_block_of(p), s->start, s->end, p, "free");
     }
     ta_large *l = (ta_large *)sp;
-    ta_track_free(p, ta_large_usable(l, p, "free"));
+    size_t usable = ta_large_usable(l, p, "free");
+    ta_track_free(p, usable);
     ta_large_release(l, p);   /* validated, state QUEUED: a second free or a use is reported */
     ta_arena *a = large_arena();
-    if (a) ta_decay_large_put(a, l);   /* kept for reuse until the decay time passes */
-    else ta_large_unmap(l);
+    /* kept for reuse until the decay time passes; when the kept ones overflow, blocks of this size
+     * are being freed faster than mappings can be kept: the next ones come from the arenas */
+    if (!a) {
+        ta_large_unmap(l);
+        if (ta_decay_large_unkept()) ta_small_limit_follow(usable);
+    } else if (ta_decay_large_put(a, l)) {
+        ta_small_limit_follow(usable);
+    }
 }
 
 ta_ptr_info ta_ptr_lookup(const void *p, const char *op) {

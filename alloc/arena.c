@@ -40,6 +40,7 @@ void ta_arena_init(ta_arena *a, unsigned index) {
     a->nsegments = a->empty_segments = 0;
     a->pending = NULL;
     a->allocated = a->live_blocks = 0;
+    a->purging_size = a->purging_blocks = 0;
     ta_atomic_store_relaxed(&a->a_drained, (size_t)0);
     a->index = index;
     ta_atomic_store_relaxed(&a->a_next_tick_ms, (uint64_t)0);
@@ -48,6 +49,8 @@ void ta_arena_init(ta_arena *a, unsigned index) {
     ta_atomic_store_relaxed(&a->a_tick_due, 0);
     a->lcache_n = 0;
     a->lcache_bytes = 0;
+    a->lcache_pushed = 0;
+    a->lcache_window_ms = 0;
     ta_remote_init(&a->remote);
     /* a_threads is left alone: assignment may count a thread in before the arena is initialised */
     ta_atomic_store_release(&a->a_ready, 1);
@@ -118,9 +121,13 @@ void ta_arena_take_free_locked(ta_arena *a, ta_block *b) {
     ta_block_set(b, b->size, TA_STATE_PURGING);
     a->allocated += ta_block_usable(b);
     a->live_blocks++;
+    a->purging_size += b->size;
+    a->purging_blocks++;
 }
 
 void ta_arena_put_back_locked(ta_arena *a, ta_block *b) {
+    a->purging_size -= b->size;
+    a->purging_blocks--;
     arena_release_locked(a, b);
 }
 
@@ -179,6 +186,10 @@ void ta_arena_drain_all(ta_arena *a) {
     ta_arena_lock(a);
     while (arena_drain_locked(a, TA_DRAIN_BATCH) == TA_DRAIN_BATCH) {}
     ta_arena_unlock(a);
+}
+
+void ta_arena_drain_all_locked(ta_arena *a) {
+    while (arena_drain_locked(a, TA_DRAIN_BATCH) == TA_DRAIN_BATCH) {}
 }
 
 /* After a push: if a has no live thread, nobody would drain it, so the pusher does. */
@@ -354,6 +365,31 @@ int ta_arena_walk(ta_arena *a, ta_arena_visit_fn fn, void *ctx) {
 
 void ta_arena_fork_prepare(ta_arena *a) { ta_lock_fork_prepare(&a->lock); }
 void ta_arena_fork_parent(ta_arena *a) { ta_lock_fork_release(&a->lock); }
+/* One pass over the segments putting every PURGING run back (ta_arena_recover_purging); a run put
+ * back coalesces with its free neighbours, so the walk goes on from the end of the block it became
+ * part of. */
+static void arena_recover_purging_locked(ta_arena *a) TA_REQUIRES(a->lock, a->fl) {
+    for (ta_segment *s = a->segments; s && a->purging_blocks; s = s->next) {
+        ta_block *prev = NULL;
+        for (char *at = s->start; at < s->end;) {
+            ta_block *b = (ta_block *)at;
+            if (b->size < TA_MIN_BLOCK || b->size > (size_t)(s->end - at)) break;   /* corrupt: check reports it */
+            if (ta_block_is(b, TA_STATE_PURGING)) {
+                ta_arena_put_back_locked(a, b);
+                if (prev && ta_segment_is_free_start(s, prev) && (char *)prev + prev->size > at) b = prev;
+            }
+            prev = b;
+            at = (char *)b + b->size;
+        }
+    }
+}
+
+void ta_arena_recover_purging(ta_arena *a) {
+    ta_arena_lock(a);
+    arena_recover_purging_locked(a);
+    ta_arena_unlock(a);
+}
+
 void ta_arena_fork_child(ta_arena *a) {
     ta_lock_fork_release(&a->lock);
     ta_atomic_store_relaxed(&a->a_threads, (size_t)0);   /* only the forking thread survives */

@@ -23,6 +23,9 @@ typedef struct ta_arena {
     ta_block *pending;            /* remote frees taken from the queue, not yet drained */
     size_t allocated;             /* usable bytes in live blocks */
     size_t live_blocks;           /* live (USED) blocks */
+    size_t purging_size;          /* free runs out of the list while decay gives their pages back
+                                     (PURGING, counted in allocated and live_blocks): their bytes */
+    size_t purging_blocks;        /* and their count; stats report them as free, not allocated */
     ta_atomic_size a_drained;     /* remote frees drained (under the lock, or into a thread cache
                                      by a thread of this arena: relaxed adds) */
     unsigned index;               /* position in the arena table (fixed) */
@@ -39,6 +42,8 @@ typedef struct ta_arena {
     size_t lcache_bytes;          /* their mapped bytes */
     ta_large *lcache[TA_LARGE_CACHE_SLOTS];
     uint64_t lcache_ms[TA_LARGE_CACHE_SLOTS];   /* when each was freed */
+    unsigned lcache_pushed;       /* kept mappings pushed out for room since lcache_window_ms */
+    uint64_t lcache_window_ms;    /* start of the decay period lcache_pushed counts over */
     /* --- producers' line: written by other threads' frees --- */
     TA_CACHELINE_ALIGNED ta_remote remote;
     /* --- assignment line: live threads holding this arena --- */
@@ -83,6 +88,9 @@ TA_HIDDEN int ta_arena_resize(ta_arena *a, ta_block *b, size_t new_bsize) TA_EXC
 TA_HIDDEN void ta_arena_collect(ta_arena *a) TA_EXCLUDES(a->lock);
 /* Drains every queued remote free (used by thread exit and ownerless pushes). */
 TA_HIDDEN void ta_arena_drain_all(ta_arena *a) TA_EXCLUDES(a->lock);
+/* The same, lock held (decay.c: an idle arena's tick, so frees its idle owner would drain only at
+ * its next call can go back). */
+TA_HIDDEN void ta_arena_drain_all_locked(ta_arena *a) TA_REQUIRES(a->lock, a->fl);
 
 /* Adds mapped segment s (owned by a) to a's address-ordered segment list and its whole block area
  * to the free list; unlinking removes an empty segment (its one free block) from both. The caller
@@ -100,6 +108,10 @@ TA_HIDDEN void ta_arena_unmap_all(ta_arena_unmap_list *l);
 TA_HIDDEN void ta_arena_take_free_locked(ta_arena *a, ta_block *b) TA_REQUIRES(a->lock, a->fl);
 /* Puts a block taken so (or any claimed block) back: coalescing release. */
 TA_HIDDEN void ta_arena_put_back_locked(ta_arena *a, ta_block *b) TA_REQUIRES(a->lock, a->fl);
+/* In a forked child: runs another thread of the parent had out of the list for decay when the
+ * process forked (PURGING) would never come back, that thread being gone: every one goes back to
+ * the free list (its pages as they were, purged or not). Locks a. */
+TA_HIDDEN void ta_arena_recover_purging(ta_arena *a) TA_EXCLUDES(a->lock);
 /* Unlinks the empty segment s (its one free block) for unmapping after unlock. */
 TA_HIDDEN void ta_arena_drop_empty_locked(ta_arena *a, ta_segment *s, ta_arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl);
 /* Is a decay tick due (set by the arena's operations every TA_TICK_OPS, from the clock)? */

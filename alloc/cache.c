@@ -296,7 +296,10 @@ static void cache_free_remote(ta_cache *c, ta_segment *s, ta_block *b, uint64_t 
     ta_remote_set_ahead(b, i >= TA_REMOTE_AHEAD ? o->recent[i % TA_REMOTE_AHEAD] : NULL);
     o->recent[i % TA_REMOTE_AHEAD] = b;
     ta_atomic_store_relaxed(&o->a_count, n);
-    if (n >= TA_OUTBOX_BATCH) cache_outbox_push(o);
+    if (n >= TA_OUTBOX_BATCH) {
+        cache_outbox_push(o);
+        ta_decay_poll_owner(owner);   /* a slow path: an idle owner's arena ticks when due */
+    }
 }
 
 void ta_cache_tick_slow(void) {

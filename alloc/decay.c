@@ -104,6 +104,14 @@ static unsigned decay_large_locked(ta_arena *a, int all, uint64_t now, ta_large 
 
 static size_t decay_pass(ta_arena *a, int all, int try_only);
 
+/* The arena whose runs this thread has out of the list (PURGING) right now, else NULL: a fork from
+ * a signal handler that interrupted the pass leaves them to the pass, which goes on in the child. */
+static __thread const ta_arena *decay_busy TA_TLS_IE;
+
+void ta_decay_fork_child(ta_arena *a) {
+    if (a->purging_blocks && decay_busy != a) ta_arena_recover_purging(a);
+}
+
 /* A tick of arena a: passes until no due run is left (each takes at most TA_PURGE_MAX_BLOCKS), so
  * what is due goes back at once, not a slice per tick. try_only: only while its lock is free. */
 static void decay_drain(ta_arena *a, int all, int try_only) {
@@ -132,6 +140,8 @@ void ta_decay_tick(ta_arena *a, int all) {
 
 void ta_decay_background_round(void) { decay_others(NULL, ta_os_now_ms(), 1); }
 
+void ta_decay_tick_idle_others(void) { decay_others(NULL, ta_os_now_ms(), 0); }
+
 /* One pass (try_only: only if the lock is free at once); returns how many free runs it gave back. */
 static size_t decay_pass(ta_arena *a, int all, int try_only) {
     decay_run runs[TA_PURGE_MAX_BLOCKS];
@@ -149,9 +159,13 @@ static size_t decay_pass(ta_arena *a, int all, int try_only) {
     int idle = ta_atomic_load_relaxed(&a->a_tick_due) == 2 || now - ta_atomic_load_relaxed(&a->a_clock_ms) >= ta_opt.decay_ms;
     ta_atomic_store_relaxed(&a->a_tick_due, 0);
     ta_atomic_store_relaxed(&a->a_next_tick_ms, now + ta_opt.decay_ms);
+    /* An idle arena's queued remote frees would wait for its owner's next call: they are free
+     * memory, so the tick drains them first (a busy owner drains its own). */
+    if (idle) ta_arena_drain_all_locked(a);
     unsigned nlarge = decay_large_locked(a, all, now, large);
     decay_segments_locked(a, all, idle, &out);
     size_t nruns = purge ? decay_pick_locked(a, all, idle, runs) : 0;
+    if (nruns) decay_busy = a;
     ta_arena_unlock(a);
 
     ta_arena_unmap_all(&out);
@@ -170,6 +184,7 @@ static size_t decay_pass(ta_arena *a, int all, int try_only) {
         }
         ta_arena_put_back_locked(a, runs[i].b);
     }
+    decay_busy = NULL;
     ta_arena_unlock(a);
     return nruns;
 }
@@ -178,9 +193,10 @@ static size_t decay_pass(ta_arena *a, int all, int try_only) {
  * Kept large mappings.
  * ------------------------------------------------------------------------------------------- */
 
-void ta_decay_large_put(ta_arena *a, ta_large *l) {
+int ta_decay_large_put(ta_arena *a, ta_large *l) {
     ta_large *evict[TA_LARGE_CACHE_SLOTS + 1];
     unsigned nevict = 0;
+    int full = 0;
     uint64_t now = ta_os_now_ms();
     ta_arena_lock(a);
     if (ta_opt.decay_ms == 0 || l->map_size > TA_LARGE_CACHE_BYTES) {
@@ -197,6 +213,15 @@ void ta_decay_large_put(ta_arena *a, ta_large *l) {
             a->lcache[old] = a->lcache[a->lcache_n];
             a->lcache_ms[old] = a->lcache_ms[a->lcache_n];
         }
+        /* churn: a whole cache's worth pushed out within one decay period */
+        if (nevict) {
+            if (now - a->lcache_window_ms > ta_opt.decay_ms) {
+                a->lcache_window_ms = now;
+                a->lcache_pushed = 0;
+            }
+            a->lcache_pushed += nevict;
+            full = a->lcache_pushed >= TA_LARGE_CACHE_SLOTS;
+        }
         a->lcache[a->lcache_n] = l;
         a->lcache_ms[a->lcache_n] = now;
         a->lcache_n++;
@@ -205,6 +230,21 @@ void ta_decay_large_put(ta_arena *a, ta_large *l) {
     ta_arena_unlock(a);
     for (unsigned i = 0; i < nevict; i++) ta_large_unmap(evict[i]);
     ta_decay_poll(a);   /* a slow path: tick when due */
+    return full;
+}
+
+/* Mapped blocks freed by threads without an arena, unmapped at once: counted like the pushes out of
+ * a full cache, process-wide (relaxed: a window reset racing with a count loses a count at most). */
+static ta_atomic_u64 unkept_window_ms;
+static ta_atomic_size unkept_n;
+
+int ta_decay_large_unkept(void) {
+    uint64_t now = ta_os_now_ms();
+    if (now - ta_atomic_load_relaxed(&unkept_window_ms) > ta_opt.decay_ms) {
+        ta_atomic_store_relaxed(&unkept_window_ms, now);
+        ta_atomic_store_relaxed(&unkept_n, 0);
+    }
+    return ta_atomic_add_relaxed(&unkept_n, 1) + 1 >= TA_LARGE_CACHE_SLOTS;
 }
 
 ta_large *ta_decay_large_take(ta_arena *a, size_t map_size, size_t align) {

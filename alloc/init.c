@@ -42,6 +42,10 @@ static void init_fork_parent(void) {
 static void init_fork_child(void) {
     ta_segmap_fork_child();
     ta_arena_table_fork_child();
+    for (unsigned i = 0, n = ta_arena_table_count(); i < n; i++) {
+        ta_arena *a = ta_arena_table_get(i);
+        if (a) ta_decay_fork_child(a);   /* runs a vanished purging thread had out of the list */
+    }
     ta_cache_fork_child();
     ta_background_fork_child();   /* the child has no purge thread until asked again */
 }
@@ -65,6 +69,12 @@ static void init_phase1(void) {
     ta_cache_init(ta_opt.cache, ta_opt.cache_bytes);
     ta_tls_init(init_thread_exit);
     if (ta_opt.check >= 2) ta_arena_full_check = ta_arena_check_or_fault_locked;
+}
+
+void ta_small_limit_follow(size_t usable) {
+    if (ta_opt.mmap_threshold_fixed || usable >= TA_MMAP_THRESHOLD_MAX) return;
+    size_t want = usable + 1, cur = ta_small_limit();
+    while (cur != 0 && want > cur && !ta_atomic_cas_strong_acquire(&ta_small_limit_a, &cur, want)) {}
 }
 
 void ta_init(void) {

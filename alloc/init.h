@@ -15,6 +15,14 @@
 extern ta_atomic_size ta_small_limit_a TA_HIDDEN;
 
 static TA_ALWAYS_INLINE size_t ta_small_limit(void) { return ta_atomic_load_relaxed(&ta_small_limit_a); }
+/* The mmap threshold follows the program, as glibc's does, but only where mappings churn: when the
+ * free of a mapped block of `usable` bytes (under TA_MMAP_THRESHOLD_MAX) overflowed its arena's
+ * kept mappings (ta_decay_large_put), the limit rises past it, so the program's next blocks of that
+ * size come from the arenas, whose free pages are reused in place (and go back by decay once they
+ * stay free), not from fresh mappings faulted in page by page and unmapped at each free. A program
+ * whose few mapped blocks the kept mappings serve keeps them mapped (exact, unfragmented). Never
+ * lowered; fixed when TAMALLOC_MMAP_THRESHOLD is set. */
+TA_HIDDEN void ta_small_limit_follow(size_t usable);
 /* Returns once the allocator is ready. */
 TA_HIDDEN void ta_init(void);
 

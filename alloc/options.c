@@ -99,9 +99,10 @@ void ta_options_load(void) {
         else opt_report("TAMALLOC_ARENAS", v, "a count from 1 to 256");
     }
     if ((v = ta_os_getenv("TAMALLOC_MMAP_THRESHOLD")) != NULL) {
-        if (ta_options_parse_size(v, TA_MMAP_THRESHOLD_MIN, TA_MMAP_THRESHOLD_MAX, &n) == 0)
+        if (ta_options_parse_size(v, TA_MMAP_THRESHOLD_MIN, TA_MMAP_THRESHOLD_MAX, &n) == 0) {
             ta_opt.mmap_threshold = n;
-        else opt_report("TAMALLOC_MMAP_THRESHOLD", v, "bytes from 4K to 1M, suffix K or M allowed");
+            ta_opt.mmap_threshold_fixed = 1;
+        } else opt_report("TAMALLOC_MMAP_THRESHOLD", v, "bytes from 4K to 1M, suffix K or M allowed");
     }
     if ((v = ta_os_getenv("TAMALLOC_STATS")) != NULL) {
         int m = ta_options_parse_stats(v);

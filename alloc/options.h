@@ -16,6 +16,8 @@ enum ta_stats_mode { TA_STATS_OFF = 0, TA_STATS_TEXT = 1, TA_STATS_JSON = 2 };
 typedef struct ta_options {
     unsigned arenas;          /* TAMALLOC_ARENAS: 1..TA_MAX_ARENAS; 0 = TA_ARENAS_PER_CPU x CPUs */
     size_t mmap_threshold;    /* TAMALLOC_MMAP_THRESHOLD: requests >= this get their own mapping */
+    int mmap_threshold_fixed; /* 1 when TAMALLOC_MMAP_THRESHOLD was given: the threshold stays
+                                 (else it follows the mapped blocks freed: ta_small_limit_follow) */
     int stats;                /* TAMALLOC_STATS: enum ta_stats_mode, printed at exit */
     int check;                /* TAMALLOC_CHECK: 0, 1 (default) or 2 */
     int cache;                /* TAMALLOC_CACHE: 1 (default) per-thread caches on, 0 off (forced off

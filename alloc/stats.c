@@ -22,9 +22,11 @@ size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
     out->in_use = 1;
     out->threads = ta_atomic_load_relaxed(&a->a_threads);
     ta_arena_lock(a);
-    out->allocated = a->allocated;
-    out->free = a->fl.bytes;
-    out->free_blocks = a->fl.count;
+    /* runs decay has out of the list for a moment (a background round, another thread's tick) are
+     * free memory, not the program's */
+    out->allocated = a->allocated - (a->purging_size - a->purging_blocks * TA_HDR);
+    out->free = a->fl.bytes + a->purging_size;
+    out->free_blocks = a->fl.count + a->purging_blocks;
     out->segments = a->nsegments;
     out->mapped = a->nsegments * TA_SEGMENT_SIZE;
     out->remote_drained = ta_atomic_load_relaxed(&a->a_drained);

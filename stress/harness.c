@@ -121,7 +121,10 @@ unsigned stress_env_arenas(void) {
     return v ? parse_positive("TAMALLOC_ARENAS", v) : 0;
 }
 
-int stress_default_threshold(void) { return getenv("TAMALLOC_MMAP_THRESHOLD") == NULL; }
+int stress_threshold_pinned(void) {
+    const char *v = getenv("TAMALLOC_MMAP_THRESHOLD");
+    return v && (strcmp(v, "128K") == 0 || strcmp(v, "131072") == 0);
+}
 
 void stress_count_ops(size_t n) { atomic_fetch_add(&run_ops, n); }
 void stress_count_cross(size_t n) { atomic_fetch_add(&run_cross, n); }

@@ -17,7 +17,7 @@
 #include "stress/alloc_api.h"
 #include "tests/testlib/rng.h"
 
-/* Requests at or above this get a direct mapping with the default TAMALLOC_MMAP_THRESHOLD. */
+/* Requests at or above this get a direct mapping while the threshold is at its start (128 KiB). */
 #define STRESS_LARGE_MIN ((size_t)128 * 1024)
 /* Operation counts are divided by this under ThreadSanitizer (roughly ten times slower, but it finds races with fewer operations). */
 #define STRESS_TSAN_DIVISOR 4
@@ -55,8 +55,10 @@ rng stress_rng(unsigned stream);
 size_t stress_size(rng *r, size_t lo, size_t hi);
 /* TAMALLOC_ARENAS as set in the environment, or 0 when unset. */
 unsigned stress_env_arenas(void);
-/* 1 when TAMALLOC_MMAP_THRESHOLD is unset, so STRESS_LARGE_MIN is the allocator's threshold. */
-int stress_default_threshold(void);
+/* 1 when TAMALLOC_MMAP_THRESHOLD pins the allocator's threshold at STRESS_LARGE_MIN ("128K"), so
+ * a block's size tells whether it got its own mapping. Unset, the threshold follows the mapped
+ * blocks freed (glibc's dynamic threshold) and the size no longer tells. */
+int stress_threshold_pinned(void);
 
 __attribute__((noreturn, format(printf, 1, 2))) void stress_fail(const char *fmt, ...);
 #define STRESS_REQUIRE(cond, ...) \

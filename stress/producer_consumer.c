@@ -73,7 +73,7 @@ int main(void) {
     printf("producer_consumer: %zu arena blocks and %zu direct-mapped blocks freed by consumers\n", arena_blocks,
            large_blocks);
 #ifndef STRESS_USE_LIBC
-    if (stress_default_threshold())
+    if (stress_threshold_pinned())
         STRESS_REQUIRE(after.remote_pushed - before.remote_pushed == arena_blocks,
                        "remote_pushed grew by %zu, but consumers (threads without an arena) freed %zu arena blocks",
                        after.remote_pushed - before.remote_pushed, arena_blocks);

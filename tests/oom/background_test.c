@@ -6,7 +6,8 @@
  *     behaviour), and the first calls that reach an arena give it back;
  *   - light traffic after a burst: a thread frees 64 MiB into its own arena and waits, alive; the
  *     main thread makes only cached-size malloc/free pairs: resident memory goes back within two
- *     decay periods, with or without the thread;
+ *     decay periods, with or without the thread; the same when the main thread frees the 64 MiB
+ *     (remote frees queued for the idle thread's arena);
  *   - ta_background(): EINVAL for a value other than 0 or 1; starting and stopping adds and removes
  *     exactly one thread; its rounds and CPU time show in ta_stats; stopping stops the rounds;
  *   - fork: the child of a process with the thread running has no such thread, can start its own,
@@ -117,17 +118,20 @@ static void test_idle_after_burst(void **state) {
  * arena owned but idle. */
 static pthread_mutex_t light_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t light_cv = PTHREAD_COND_INITIALIZER;
-static int light_state;   /* 1: the holder freed its blocks; 2: it may exit */
+static int light_state;   /* 1: the holder freed (or handed over) its blocks; 2: it may exit */
+enum { LIGHT_N = 64 * 16 };
+static void *light_blocks[LIGHT_N];
 
+/* arg non-NULL: the holder hands its blocks to the main thread, which frees them (remote frees
+ * queued for the idle holder's arena) */
 static void *light_holder(void *arg) {
-    (void)arg;
-    enum { N = 64 * 16 };
-    static void *p[N];
-    for (int i = 0; i < N; i++) {
+    void **p = light_blocks;
+    for (int i = 0; i < LIGHT_N; i++) {
         p[i] = ta_malloc(64 << 10);
         if (p[i]) memset(p[i], 0x77, 64 << 10);
     }
-    for (int i = 0; i < N; i++) ta_free(p[i]);
+    if (!arg)
+        for (int i = 0; i < LIGHT_N; i++) ta_free(p[i]);
     pthread_mutex_lock(&light_mu);
     light_state = 1;
     pthread_cond_broadcast(&light_cv);
@@ -139,17 +143,18 @@ static void *light_holder(void *arg) {
 /* Only cached-size pairs after a burst: every allocation is served from the thread's bins, no
  * arena operation at all, yet the frees' countdown reads the clock and the due ticks run (the idle
  * holder's arena's too): resident memory goes back within two decay periods, thread or not. */
-static void test_light_traffic_after_burst(void **state) {
-    (void)state;
+static void light_traffic(int remote) {
     for (int i = 0; i < 2000; i++) ta_free(ta_malloc(64));   /* the bin is set up: pairs stay in it */
     sleep_ms(1500);
     size_t start = proc_resident_bytes();
     light_state = 0;
     pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, light_holder, NULL), 0);
+    assert_int_equal(pthread_create(&t, NULL, light_holder, remote ? &light_state : NULL), 0);
     pthread_mutex_lock(&light_mu);
     while (light_state != 1) pthread_cond_wait(&light_cv, &light_mu);
     pthread_mutex_unlock(&light_mu);
+    if (remote)
+        for (int i = 0; i < LIGHT_N; i++) ta_free(light_blocks[i]);
     size_t freed = proc_resident_bytes(), now = freed;
     ta_stats s0, s1;
     ta_get_stats(&s0);
@@ -164,9 +169,11 @@ static void test_light_traffic_after_burst(void **state) {
         now = proc_resident_bytes();
     }
     ta_get_stats(&s1);
-    print_message("light traffic (background %s): resident %zu KiB at start, %zu KiB after the holder freed 64 MiB, "
+    print_message("light traffic (background %s): resident %zu KiB at start, %zu KiB after %s freed 64 MiB, "
                   "%zu KiB after %d ms of cached pairs; arena searches during them: %zu\n",
-                  background_env() ? "on" : "off", start >> 10, freed >> 10, now >> 10, ms, s1.searches - s0.searches);
+                  background_env() ? "on" : "off", start >> 10, freed >> 10,
+                  remote ? "the main thread (remote frees to the idle holder)" : "the holder", now >> 10, ms,
+                  s1.searches - s0.searches);
     assert_true(freed > start + 48 * MIB);
     assert_int_equal(s1.searches, s0.searches);   /* the pairs never reached an arena */
     assert_true(now < start + 8 * MIB);
@@ -176,6 +183,18 @@ static void test_light_traffic_after_burst(void **state) {
     pthread_mutex_unlock(&light_mu);
     pthread_join(t, NULL);
     assert_int_equal(ta_check(), 0);
+}
+
+static void test_light_traffic_after_burst(void **state) {
+    (void)state;
+    light_traffic(0);
+}
+
+/* The same when the 64 MiB is freed by another thread: the frees wait in the idle holder's remote
+ * queue, which the tick of its idle arena drains before it gives pages back. */
+static void test_light_traffic_after_remote_frees(void **state) {
+    (void)state;
+    light_traffic(1);
 }
 
 /* ---- the call ------------------------------------------------------------------------------- */
@@ -240,6 +259,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idle_after_burst),
         cmocka_unit_test(test_light_traffic_after_burst),
+        cmocka_unit_test(test_light_traffic_after_remote_frees),
         cmocka_unit_test(test_background_call),
         cmocka_unit_test(test_fork_child_has_none),
     };
