@@ -2,8 +2,9 @@
  * stamps, the resident size at the end of a run, and the one result line every workload prints.
  * Relies on: libc (dlsym/dladdr included: glibc >= 2.34 has them in libc) and pthreads only; it
  * never calls the allocator itself except through the workload and the end-of-run probe below
- * (so LD_PRELOAD decides what is measured). Under libtamalloc.so (found at run time with dlsym,
- * never linked) the result line also carries tamalloc's next-fit search counters.
+ * (so LD_PRELOAD decides what is measured). Every result line carries the process's CPU times
+ * and page faults (getrusage); under libtamalloc.so (found at run time with dlsym, never linked)
+ * it also carries tamalloc's next-fit search counters.
  * Invariant: a stamp written by bench_stamp is read back by bench_stamp_ok only from the same
  * (pointer, size); checksums are sums of bench_mix() of verified values, so they do not depend on
  * the order in which threads finish. */
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -336,26 +338,61 @@ static inline void bench_ta_fields(char *buf, size_t cap) {
     }
 }
 
+/* The process's resource usage for the result line: getrusage(RUSAGE_SELF), i.e. the WHOLE
+ * process from its start (every thread, the exited ones included; the workload's setup, its
+ * checking and its frees too, not only the measured interval), and not its children (mc_bench's
+ * memcached server: mc_bench reports the server's own, server_utime_s=..., from wait4). Taken
+ * once, by bench_usage_take: the report functions take it first thing, with the peak RSS, so the
+ * end-of-run probe's sleep, calls and malloc_trim are not in it; bench_print takes it itself if
+ * nobody did. */
+static struct rusage bench_usage;
+static int bench_usage_taken;
+
+static inline void bench_usage_take(void) {
+    if (getrusage(RUSAGE_SELF, &bench_usage) != 0)
+        memset(&bench_usage, 0, sizeof bench_usage);
+    bench_usage_taken = 1;
+}
+
+/* " utime_s=U stime_s=S minflt=N majflt=N" of a struct rusage: user and kernel CPU seconds
+ * (microseconds printed), minor and major page faults. */
+static inline void bench_usage_fields(char *buf, size_t cap, const char *prefix,
+                                      const struct rusage *ru) {
+    snprintf(buf, cap, " %sutime_s=%ld.%06ld %sstime_s=%ld.%06ld %sminflt=%ld %smajflt=%ld",
+             prefix, (long)ru->ru_utime.tv_sec, (long)ru->ru_utime.tv_usec, prefix,
+             (long)ru->ru_stime.tv_sec, (long)ru->ru_stime.tv_usec, prefix, ru->ru_minflt,
+             prefix, ru->ru_majflt);
+}
+
+/* Prints the result line (see bench_report), with this process's usage (bench_usage_take) right
+ * after maxrss_kb, always there and always in that place. */
 static inline void bench_print(const char *workload, int threads, uint64_t ops, double secs,
                                uint64_t checksum, int ok, long maxrss_kb, const char *end,
                                const char *extra, const char *ta) {
     if (secs <= 0)
         secs = 1e-9;
+    if (!bench_usage_taken)
+        bench_usage_take();
+    char usage[160];
+    bench_usage_fields(usage, sizeof usage, "", &bench_usage);
     printf("BENCH workload=%s threads=%d ops=%" PRIu64 " secs=%.6f ops_per_sec=%.0f"
-           " checksum=0x%016" PRIx64 " ok=%d maxrss_kb=%ld%s%s%s%s\n",
-           workload, threads, ops, secs, (double)ops / secs, checksum, ok, maxrss_kb, end,
+           " checksum=0x%016" PRIx64 " ok=%d maxrss_kb=%ld%s%s%s%s%s\n",
+           workload, threads, ops, secs, (double)ops / secs, checksum, ok, maxrss_kb, usage, end,
            extra && *extra ? " " : "", extra ? extra : "", ta);
     fflush(stdout);
 }
 
 /* The one machine-readable line: "BENCH workload=W threads=T ops=N secs=S ops_per_sec=R
- * checksum=0x... ok=0|1 maxrss_kb=K" followed by the caller's extra "key=value" fields and, under
- * libtamalloc.so only, "searches=N search_steps=N search_max_steps=N [free_blocks_peak=N]"
- * (bench_ta_fields). For a workload that cannot free everything before it reports (mc_bench: the
- * memcached server keeps its items); the others call bench_report_freed. */
+ * checksum=0x... ok=0|1 maxrss_kb=K utime_s=U stime_s=S minflt=N majflt=N" (the last four: this
+ * whole process's getrusage at report time, bench_usage_take) followed by the caller's extra
+ * "key=value" fields and, under libtamalloc.so only, "searches=N search_steps=N
+ * search_max_steps=N [free_blocks_peak=N]" (bench_ta_fields). For a workload that cannot free
+ * everything before it reports (mc_bench: the memcached server keeps its items); the others call
+ * bench_report_freed. */
 static inline void bench_report(const char *workload, int threads, uint64_t ops, double secs,
                                 uint64_t checksum, int ok, const char *extra) {
     long maxrss = bench_maxrss_kb();
+    bench_usage_take();
     char ta[160];
     bench_ta_fields(ta, sizeof ta);
     bench_print(workload, threads, ops, secs, checksum, ok, maxrss, "", extra, ta);
@@ -363,11 +400,12 @@ static inline void bench_report(const char *workload, int threads, uint64_t ops,
 
 /* bench_report for a workload that has joined its threads and freed everything it allocated:
  * with BENCH_END_RSS_MS set, the line also carries "end_rss_kb=E trim_rss_kb=T" (T is "-" when
- * the allocator has no malloc_trim of its own) right after maxrss_kb, measured by bench_end_rss
- * after the peak was read. */
+ * the allocator has no malloc_trim of its own) right after the usage fields, measured by
+ * bench_end_rss after the peak and the usage were read. */
 static inline void bench_report_freed(const char *workload, int threads, uint64_t ops,
                                       double secs, uint64_t checksum, int ok, const char *extra) {
     long maxrss = bench_maxrss_kb(), end_kb, trim_kb;
+    bench_usage_take(); /* before the probe: its sleep, calls and trim are not the workload's */
     char end[80] = "", ta[160];
     bench_ta_fields(ta, sizeof ta); /* the workload's searches, not the probe's */
     if (bench_end_rss(&end_kb, &trim_kb)) {

@@ -3,7 +3,11 @@
  * (BENCH_SERVER_PRELOAD=path, empty or unset for the C library's malloc), then drives it from one
  * client thread over CONNS connections, each with one request outstanding: 90% get, 10% set of
  * values of 32..4096 bytes over KEYS keys, all set before the clock starts so every get hits.
- * Reports requests/s, latency percentiles and the server's peak RSS (VmHWM).
+ * Reports requests/s, latency percentiles, the server's peak RSS (VmHWM) and the server's CPU
+ * times and page faults: server_utime_s, server_stime_s, server_minflt, server_majflt, the rusage
+ * wait4 returns for it once it is killed, i.e. its whole life (start-up and the untimed fill
+ * included). The result line's own utime_s, stime_s, minflt and majflt (bench/common.h) are this
+ * client's, whose malloc is not the one under test.
  * Usage: mc_bench THREADS SCALE — SCALE thousand timed requests. MEMCACHED=path overrides
  * /usr/bin/memcached.
  * Determinism: key k is only ever used by connection k % CONNS, whose requests are sequential, so
@@ -17,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -297,14 +302,18 @@ int main(int argc, char **argv) {
     double secs = bench_now() - t0;
     long rss = server_hwm_kb(server);
     kill(server, SIGKILL); /* SIGTERM makes memcached 1.6 linger up to a second */
-    waitpid(server, NULL, 0);
+    struct rusage sru;
+    char susage[160];
+    if (wait4(server, NULL, 0, &sru) != server)
+        die("wait4 (memcached)");
+    bench_usage_fields(susage, sizeof susage, "server_", &sru);
 
     qsort(lat, (size_t)done, sizeof(double), cmp_double);
     double p50 = lat[done / 2] * 1e6, p99 = lat[done * 99 / 100] * 1e6;
-    char extra[160];
+    char extra[320];
     snprintf(extra, sizeof extra,
-             "conns=%d p50_us=%.1f p99_us=%.1f server_rss_kb=%ld fill_secs=%.3f bad=%" PRIu64,
-             CONNS, p50, p99, rss, warm, g_bad);
+             "conns=%d p50_us=%.1f p99_us=%.1f server_rss_kb=%ld%s fill_secs=%.3f bad=%" PRIu64,
+             CONNS, p50, p99, rss, susage, warm, g_bad);
     int ok = g_bad == 0 && warm_bad == 0 && done == total && rss > 0;
     bench_report("memcached", threads, (uint64_t)done, secs, g_sum, ok, extra);
     for (int i = 0; i < CONNS; i++)

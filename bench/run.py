@@ -41,20 +41,53 @@ reach 1.6 GiB (frag) to 2.3 GiB (grow) of peak RSS, so it needs about 3 GiB of f
 
 The idle pass (after the end-RSS pass; --idle-only runs nothing else, --no-idle skips it; the name
 "idle" in --workloads, there by default, selects it) runs bench/idle: THREADS threads allocate 200
-MiB in all in small and medium blocks, other threads free them all, then the program makes no
-allocator call for --idle-ms milliseconds (default 3000, passed as BENCH_IDLE_MS) and reads its
-resident size every 250 ms. Thread counts 1 and 4 (those of --threads when it is given). Every
-allocator runs in its default configuration and, where it has a background purge, with it on too
+MiB in all in small and medium blocks, other threads free them all, then for --idle-ms
+milliseconds (default 3000, passed as BENCH_IDLE_MS) the program reads its resident size every
+250 ms, in one of two modes: "idle", making no allocator call; "light" (BENCH_IDLE_LIGHT=1),
+serving light traffic from its thread cache, 20 malloc(64)/free pairs every 10 ms, as a server
+does between bursts. Thread counts 1 and 4 (those of --threads when it is given). Every allocator runs
+in both modes, in its default configuration and, where it has a background purge, with it on too
 (tamalloc: TAMALLOC_BACKGROUND=1; jemalloc: MALLOC_CONF=background_thread:true, whose thread the
 run must show in /proc/self/task; glibc, tcmalloc and mimalloc have none: default configuration
-only); TAMALLOC_BACKGROUND and MALLOC_CONF are removed from every idle run's environment
-otherwise. Configurations interleaved, --idle-reps runs per cell (default 3; --quick: 1). A full
-run's pass is 42 runs of about 4-5 s (about 3 minutes); --quick's, 14. Never in the throughput
-tables: results.md gets a table of its own (rows: allocator and configuration; per thread count:
-resident size after the frees, at the end of the idle time, and the first time it was back within
-4 MiB of its size before the burst) with the issue's target, tamalloc (background) / jemalloc
-(background_thread) idle RSS, at most 1.5; summary.json keeps it under "idle", the runs go to
-idle.csv.
+only); TAMALLOC_BACKGROUND, MALLOC_CONF and BENCH_IDLE_LIGHT are removed from every idle run's
+environment otherwise. Modes and configurations interleaved, --idle-reps runs per cell (default 3;
+--quick: 1); every run's line must name its mode (light=0, or light=1 with light_pairs, the pairs
+it made). A full run's pass is 84 runs of about 4-5 s (about 6 minutes); --quick's, 28. Never in
+the throughput tables: results.md gets a table of its own per mode (rows: allocator and
+configuration; per thread count: resident size after the frees, at the end of the idle time, and
+the first time it was back within 4 MiB of its size before the burst), each with one of issue
+19's targets, at most 1.5: idle, tamalloc (background) / jemalloc (background_thread) idle RSS;
+light traffic with the defaults, tamalloc (default) / jemalloc (background_thread) end RSS.
+summary.json keeps mode idle under "idle" as it always did, and mode light under "idle"'s "light"
+(same cells and ratio, absent from older files); the runs go to idle.csv (column mode).
+
+Every result line also carries the process's resource usage at report time (bench/common.h:
+utime_s, stime_s, minflt, majflt from getrusage(RUSAGE_SELF): the whole process, its setup, its
+checking and its frees included, not only the measured interval; for memcached the runner keeps
+the server's instead, server_utime_s etc., which mc_bench takes from wait4 once it has killed the
+server: its whole life, start-up and fill included). Every pass stores them in its raw.csv or
+idle.csv rows; the timed runs' medians go to summary.json (utime_med, stime_med, minflt_med and
+their spreads, per workload x threads x allocator, with the ratios of stime_med under "ratios"),
+and results.md shows "Kernel time (s, lower is better)", with tamalloc / glibc and tamalloc / best
+peer, then issue 19's target (reuse's and churn's kernel time at or below glibc's at 1, 2 and 4
+threads), and
+"Minor page faults (thousands)". Older summary.json files have none of these fields.
+
+The syscall pass (after the idle pass; --syscalls-only runs nothing else, --no-syscalls skips it)
+runs every workload of --workloads but memcached (its allocator is in the server, which the traced
+program only starts) once per thread count of --threads and allocator, at the workload's --quick
+SCALE, allocators interleaved, under `strace -f -c -e trace=madvise,munmap,mmap,mremap,brk -o
+FILE` (every thread; the preload is given to the traced program only, with strace's -E, and never
+put in strace's own environment). FILE, strace's summary table (% time, seconds, usecs/call,
+calls, errors, syscall; a call never made has no row), is kept as
+strace/<workload>_<T>t_<allocator>.txt and read into call counts. The counts are the whole
+process's: the dynamic loader's and the C library's start-up mappings are in them (alike for every
+allocator, apart from the preloaded library's own). results.md gets "System calls per run (strace
+-c, one run at quick scale)": per workload and thread count, each allocator's madvise / munmap /
+mmap+mremap / brk calls side by side; summary.json keeps them under "syscalls", raw.csv has the
+runs (pass=syscalls). Checked like the timed runs (ok=1, the same checksum for a row under every
+allocator); strace slows the runs down, so they enter no other table. idle has a pass of its own
+and is not traced.
 
 Under libtamalloc.so every result line also carries tamalloc's next-fit search counters
 (searches, search_steps, search_max_steps: ta_get_stats, read by bench/common.h through dlsym at
@@ -151,6 +184,9 @@ WORKLOADS = [
     Workload("grow", "grow", [], 32, 160, "total",
              "growing entries (small blocks, free every other, then larger and larger classes)",
              "malloc+free calls"),
+    Workload("reuse", "reuse", [], 128, 256, "total",
+             "reuse: SCALE MiB allocated, written and freed (half cross-thread), 8 rounds",
+             "malloc+free calls"),
     Workload("fastpath", "fastpath", [], 3000, 24000, "per_thread",
              "single-thread fast path, malloc/free of 16..256 B", "malloc+free calls"),
     Workload("memcached", "mc_bench", [], 10, 60, "total",
@@ -160,9 +196,11 @@ WORKLOADS = [
 CALLGRIND_PAIRS = {"quick": 100, "full": 400}  # thousand malloc/free pairs under valgrind
 
 # The idle pass (bench/idle.c): THREADS threads allocate IDLE_SCALE MiB in all, other threads free
-# it all, then the program makes no allocator call for BENCH_IDLE_MS and reads its resident size
-# every 250 ms. Never in the throughput tables (the run is mostly a sleep). Selected by the name
-# "idle" in --workloads (there by default), not a Workload: it has a pass of its own.
+# it all, then for BENCH_IDLE_MS the program reads its resident size every 250 ms and, in mode
+# "idle", makes no allocator call; in mode "light" (BENCH_IDLE_LIGHT=1), only light traffic (20
+# malloc(64)/free pairs every 10 ms, from its thread cache). Never in the throughput tables (the run
+# is mostly a sleep). Selected by the name "idle" in --workloads (there by default), not a
+# Workload: it has a pass of its own.
 IDLE_KEY = "idle"
 IDLE_BINARY = "idle"
 IDLE_SCALE = 200  # MiB allocated in all
@@ -170,9 +208,17 @@ IDLE_THREADS = [1, 4]  # unless --threads is given
 IDLE_REPS = {"full": 3, "quick": 1}
 IDLE_MS = 3000  # default of --idle-ms (and of bench/idle.c)
 IDLE_NEAR_KB = 4096  # bench/idle.c's rss_ms: the first reading within 4 MiB of base_rss_kb
+# Issue 19: kernel time on multi-threaded churn at or below glibc's at 1, 2 and 4 threads. reuse is
+# the purge/re-fault case (the heap's need goes to nothing and back every round); churn the sizes.
+KERNEL_TARGET_WORKLOADS = ["reuse", "churn"]
 IDLE_TARGET = 1.5  # issue 19: tamalloc (background) idle RSS / jemalloc (background_thread)
 IDLE_FIELDS = ["base_rss_kb", "peak_rss_kb", "freed_rss_kb", "idle_rss_kb", "rss_ms",
-               "idle_tasks", "ta_background_rounds"]
+               "idle_tasks", "light_pairs", "ta_background_rounds"]
+# The modes of the idle pass, every one run for every IDLE_VARIANTS entry and thread count: (mode,
+# environment). summary.json's "idle" holds mode idle's cells where it always did; light's go under
+# "idle"'s "light" (absent from files written before the mode).
+IDLE_MODES = [("idle", {}), ("light", {"BENCH_IDLE_LIGHT": "1"})]
+LIGHT_EVERY_MS, LIGHT_PAIRS, LIGHT_SIZE = 10, 20, 64  # fixed in bench/idle.c
 # Each allocator in its default configuration and, where it has one, with its background purge on:
 # (row key, allocator, configuration as the table prints it, environment). The variables of the
 # background variants are removed from every idle run's environment, so "default" is the default.
@@ -187,8 +233,12 @@ IDLE_VARIANTS = [
     ("tcmalloc", "tcmalloc", "default only (no background purge)", {}),
     ("mimalloc", "mimalloc", "default only (no background purge)", {}),
 ]
-IDLE_CLEAR_ENV = ["TAMALLOC_BACKGROUND", "MALLOC_CONF"]
+IDLE_CLEAR_ENV = ["TAMALLOC_BACKGROUND", "MALLOC_CONF", "BENCH_IDLE_LIGHT"]
 IDLE_RATIO = ("tamalloc_background", "jemalloc_background")  # the target's numerator, denominator
+# Issue 19's second target: light traffic with the defaults, tamalloc (default) / jemalloc
+# (background_thread) RSS at the end of the idle time, at most LIGHT_TARGET.
+LIGHT_RATIO = ("tamalloc", "jemalloc_background")
+LIGHT_TARGET = 1.5
 
 # The scaling pass: workloads whose SCALE is MiB of live data in all ("total"), run at each size.
 SCALING_WORKLOADS = ["frag", "grow"]
@@ -201,6 +251,20 @@ SCALING_TIMEOUT = 600  # s; a 1024 MiB run takes 3-12 s
 # tamalloc's search counters in the result line (bench/common.h, bench_ta_fields); absent under
 # the other allocators, free_blocks_peak also absent from workloads that do not sample the heap.
 TA_FIELDS = ["searches", "search_steps", "search_max_steps", "free_blocks_peak"]
+
+# The process's resource usage in every result line (bench/common.h, bench_usage_fields):
+# getrusage(RUSAGE_SELF) of the whole process at report time. mc_bench also reports its server's,
+# the same names prefixed with "server_" (wait4), and the runner keeps those for memcached.
+USAGE_FIELDS = ["utime_s", "stime_s", "minflt", "majflt"]
+
+# The syscall pass: one run per (workload, threads, allocator) at the --quick SCALE under strace -c.
+STRACE = "/usr/bin/strace"  # Debian package strace (bench/packages.txt)
+SYSCALLS = ["madvise", "munmap", "mmap", "mremap", "brk"]  # traced: strace -e trace=...
+SYSCALL_COLS = [sc + "_calls" for sc in SYSCALLS]  # raw.csv
+SYSCALL_SKIP = {  # workload -> why the pass leaves it out
+    "memcached": "its allocator is in the memcached server, which the traced program only starts",
+}
+SYSCALL_TIMEOUT = 600  # s; strace slows a run down
 
 # Cost of the check levels. TAMALLOC_CHECK=2 runs a full arena check after every operation: about
 # 0.25 ms per operation on a 2-core machine whatever the heap (the check walks the whole 4 MiB
@@ -298,6 +362,60 @@ def run_once(binary, argv, preload, server, timeout, extra_env=None, drop=()):
         err = (p.stdout + p.stderr).strip().splitlines()[-3:]
         return None, "exit %d: %s" % (p.returncode, " | ".join(err))
     return fields, ""
+
+
+def usage_of(fields, server):
+    """The USAGE_FIELDS of a result line: the process's own or, for a workload whose allocator is
+    in a server it starts (memcached), the server's (server_utime_s, ...)."""
+    return {k: fields.get("server_" + k if server else k) for k in USAGE_FIELDS}
+
+
+# A row of strace -c's summary: % time, seconds, usecs/call, calls, errors (blank if none), syscall.
+STRACE_ROW_RE = re.compile(r"^\s*[\d.]+\s+[\d.]+\s+[\d.]+\s+(\d+)\s+(?:\d+\s+)?([a-z_0-9]+)\s*$")
+
+
+def parse_strace_counts(text):
+    """{syscall: calls} from strace -c's summary table (its total line left out; strace prints no
+    row for a call that was never made), or None when text has no such table."""
+    if not re.search(r"^% time\s+seconds\s+usecs/call\s+calls\s+errors\s+syscall\s*$", text,
+                     re.M):
+        return None
+    counts = {}
+    for line in text.splitlines():
+        m = STRACE_ROW_RE.match(line)
+        if m and m.group(2) != "total":
+            counts[m.group(2)] = counts.get(m.group(2), 0) + int(m.group(1))
+    return counts
+
+
+def strace_once(binary, argv, preload, timeout, trace_file):
+    """Runs one workload process under strace -f -c, tracing SYSCALLS, its summary written to
+    trace_file. The preload is given to the traced program only (strace -E), never put in strace's
+    own environment. Returns (fields or None, {syscall: calls} for every name of SYSCALLS, error
+    text)."""
+    env = dict(os.environ)
+    for k in ("LD_PRELOAD", "TAMALLOC_CHECK", "BENCH_END_RSS_MS"):
+        env.pop(k, None)
+    cmd = [STRACE, "-f", "-c", "-e", "trace=" + ",".join(SYSCALLS), "-o", trace_file]
+    if preload:
+        cmd += ["-E", "LD_PRELOAD=" + preload]
+    try:
+        p = subprocess.run(cmd + [binary] + argv, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, None, "timed out after %ds under strace" % timeout
+    fields = parse_line(p.stdout)
+    if p.returncode != 0 or fields is None or fields.get("ok") != "1":
+        err = (p.stdout + p.stderr).strip().splitlines()[-3:]
+        return None, None, "exit %d under strace: %s" % (p.returncode, " | ".join(err))
+    try:
+        with open(trace_file) as f:
+            counts = parse_strace_counts(f.read())
+    except OSError:
+        counts = None
+    if counts is None:
+        return None, None, "no strace -c summary in " + trace_file
+    return fields, {sc: counts.get(sc, 0) for sc in SYSCALLS}, ""
 
 
 def callgrind_once(binary, pairs, preload, timeout, extra_env=None):
@@ -760,9 +878,10 @@ def ratio_cells(summary_row, allocators, key, higher_better):
 
 
 # (summary key, higher is better) of the metrics whose tables carry tamalloc's ratio columns.
-# end_rss_med and trim_rss_med (the end-RSS pass) are absent from older summary.json files.
+# end_rss_med and trim_rss_med (the end-RSS pass) and stime_med (the kernel time of the result
+# lines' usage fields) are absent from older summary.json files.
 RATIO_METRICS = [("ops_med", True), ("rss_med", False), ("p99_med", False),
-                 ("end_rss_med", False), ("trim_rss_med", False)]
+                 ("end_rss_med", False), ("trim_rss_med", False), ("stime_med", False)]
 
 
 def compute_ratios(summary, allocators, callgrind):
@@ -873,15 +992,16 @@ def idle_rss_ms_median(values):
     return -1 if math.isinf(med) else med
 
 
-def summarize_idle(recs, variants, threads):
-    """{variant key: {threads: {...}}} of the idle pass's runs: the medians of the resident sizes
-    (base, peak, after the frees, at the end of the idle time, with its spread), of rss_ms, how many
-    runs never came within IDLE_NEAR_KB of the base, the most threads seen during the idle time
-    and, for tamalloc, the median of its background rounds."""
+def summarize_idle(recs, variants, threads, mode="idle"):
+    """{variant key: {threads: {...}}} of the idle pass's runs in mode (IDLE_MODES): the medians of
+    the resident sizes (base, peak, after the frees, at the end of the idle time, with its spread),
+    of rss_ms, how many runs never came within IDLE_NEAR_KB of the base, the most threads seen
+    during the idle time and, for tamalloc, the median of its background rounds."""
     cells = {}
     for key in variants:
         for t in threads:
-            rs = [x for x in recs if x["variant"] == key and x["threads"] == t]
+            rs = [x for x in recs if x["variant"] == key and x["threads"] == t and
+                  x["mode"] == mode]
             good = [x for x in rs if x["ok"]]
             c = {"failed": len(rs) - len(good), "n": len(good)}
             for f in ("base_rss", "peak_rss", "freed_rss"):
@@ -899,10 +1019,10 @@ def summarize_idle(recs, variants, threads):
     return cells
 
 
-def idle_ratios(cells, threads):
-    """{threads: idle RSS median of IDLE_RATIO[0] / IDLE_RATIO[1]} (None when either is missing),
-    from the unrounded medians."""
-    num, den = IDLE_RATIO
+def idle_ratios(cells, threads, ratio_of=IDLE_RATIO):
+    """{threads: idle RSS median of ratio_of[0] / ratio_of[1]} (None when either is missing), from
+    the unrounded medians."""
+    num, den = ratio_of
     out = {}
     for t in threads:
         a = cells.get(num, {}).get(t, {}).get("idle_rss_med")
@@ -941,10 +1061,17 @@ def load_summary(path):
         ss["timed"] = {wk: intkeys(v) for wk, v in (ss.get("timed") or {}).items()}
         ss["scaling"] = {wk: {int(m): intkeys(by_t) for m, by_t in by_mib.items()}
                          for wk, by_mib in (ss.get("scaling") or {}).items()}
+    sy = data.get("syscalls")
+    if sy:  # absent from summary.json files written before the syscall pass
+        sy["cells"] = {wk: intkeys(by_t) for wk, by_t in sy["cells"].items()}
     idle = data.get("idle")
     if idle:  # absent from summary.json files written before the idle pass
         idle["cells"] = {key: intkeys(by_t) for key, by_t in idle["cells"].items()}
         idle["ratio"] = intkeys(idle["ratio"])
+        light = idle.get("light")
+        if light:  # absent from summary.json files written before the light-traffic mode
+            light["cells"] = {key: intkeys(by_t) for key, by_t in light["cells"].items()}
+            light["ratio"] = intkeys(light["ratio"])
     cl = data.get("check_levels")
     if cl:
         for rows in cl.get("runs", {}).values():
@@ -1031,8 +1158,10 @@ def scaling_section(L, sc, allocators, scaling_plots):
 
 
 def idle_section(L, idle):
-    """Appends the idle pass's section (idle: summary.json's "idle") to the report lines L."""
+    """Appends the idle pass's section (idle: summary.json's "idle") to the report lines L: the
+    table of mode idle and, when the pass ran it (idle["light"]), the table of mode light."""
     threads, cells, variants = idle["threads"], idle["cells"], idle["variants"]
+    light = idle.get("light")
     one = idle["reps"] == 1
     sec = idle["idle_ms"] / 1000.0
     L.append("## Idle after a burst: resident memory while the program makes no allocator call")
@@ -1045,7 +1174,7 @@ def idle_section(L, idle):
              "and every 250 ms. Each allocator in its default configuration and, where it has "
              "one, with its background purge on (tamalloc: `TAMALLOC_BACKGROUND=1`; jemalloc: "
              "`MALLOC_CONF=background_thread:true`); glibc, tcmalloc and mimalloc have none, so "
-             "they run in their default configuration only. %s per cell, allocators interleaved. "
+             "they run in their default configuration only. %s per cell, allocators interleaved%s. "
              "Columns per thread count: after frees = resident size right after the last free; "
              "idle = at the end of the %.1f s; back at = the first reading within %d MiB of the "
              "resident size before the burst (never: not within %.1f s). Threads while idle: the "
@@ -1055,7 +1184,8 @@ def idle_section(L, idle):
              "thread; `--idle-ms` sets a longer idle time.%s"
              % (idle["scale"], idle["scale"], sec, idle["idle_ms"],
                 "One run" if one else "%d runs (medians; idle RSS: median (spread))"
-                % idle["reps"], sec, IDLE_NEAR_KB // 1024, sec,
+                % idle["reps"], " (and with the light-traffic runs below)" if light else "", sec,
+                IDLE_NEAR_KB // 1024, sec,
                 " One run per cell, so the cells have no spread." if one else ""))
     L.append("")
     base = [c["base_rss_med"] for by_t in cells.values() for c in by_t.values()
@@ -1071,59 +1201,101 @@ def idle_section(L, idle):
     def t_head(t):
         return "%d thread%s" % (t, "" if t == 1 else "s")
 
-    head = "| allocator | configuration | " + " | ".join(
-        "%s: after frees | %s: idle | %s: back at, ms" % (t_head(t), t_head(t), t_head(t))
-        for t in threads) + " | threads while idle |"
-    L.append(head)
-    L.append("|" + "---|" * (head.count("|") - 1))
-    for v in variants:
-        by_t = cells[v["key"]]
-        row = []
-        for t in threads:
-            c = by_t[t]
-            if c["idle_rss_med"] is None:
-                row += ["FAIL" if c["failed"] else "—"] * 3
-                continue
-            idle_cell = mib(c["idle_rss_med"])
-            if c["n"] >= 2:
-                idle_cell += " (%.0f%%)" % (100 * (c["idle_rss_spread"] or 0))
-            if c["rss_ms_med"] is None:
-                back = "—"
-            elif c["rss_ms_med"] < 0:
-                back = "never"
-            else:
-                back = "%.0f" % c["rss_ms_med"]
-            if 0 < c["rss_ms_never"] < c["n"]:
-                back += " (%d of %d never)" % (c["rss_ms_never"], c["n"])
-            row += [mib(c["freed_rss_med"]), idle_cell, back]
-        tasks = [by_t[t]["tasks_max"] for t in threads if by_t[t]["tasks_max"] is not None]
-        L.append("| %s | %s | %s | %s |" % (v["allocator"], v["config"], " | ".join(row),
-                                            max(tasks) if tasks else "—"))
-    num, den = IDLE_RATIO
-    keys = [v["key"] for v in variants]
-    if num in keys and den in keys:
-        cells_r = []
-        for t in threads:
-            r = idle["ratio"].get(t)
-            cells_r += ["", "—" if r is None else "%s (%s)" % (
-                fmt_ratio(r), "met" if r <= idle["target"] else "NOT met"), ""]
-        L.append("| **tamalloc background / jemalloc background_thread** | idle RSS ratio, "
-                 "target ≤ %.1f | %s | |" % (idle["target"], " | ".join(cells_r)))
+    def per_thread(ratio, target):
+        return "; ".join("%s %s" % (t_head(t), "—" if ratio.get(t) is None else "%s (%s)" % (
+            fmt_ratio(ratio[t]), "met" if ratio[t] <= target else "NOT met")) for t in threads)
+
+    def table(cells, ratio_of, ratio, target, ratio_name, ratio_what):
+        """The table of one mode's cells, with a last row for ratio (ratio_of: its numerator's
+        and denominator's variant keys) when the pass ran both."""
+        head = "| allocator | configuration | " + " | ".join(
+            "%s: after frees | %s: idle | %s: back at, ms" % (t_head(t), t_head(t), t_head(t))
+            for t in threads) + " | threads while idle |"
+        L.append(head)
+        L.append("|" + "---|" * (head.count("|") - 1))
+        for v in variants:
+            by_t = cells[v["key"]]
+            row = []
+            for t in threads:
+                c = by_t[t]
+                if c["idle_rss_med"] is None:
+                    row += ["FAIL" if c["failed"] else "—"] * 3
+                    continue
+                idle_cell = mib(c["idle_rss_med"])
+                if c["n"] >= 2:
+                    idle_cell += " (%.0f%%)" % (100 * (c["idle_rss_spread"] or 0))
+                if c["rss_ms_med"] is None:
+                    back = "—"
+                elif c["rss_ms_med"] < 0:
+                    back = "never"
+                else:
+                    back = "%.0f" % c["rss_ms_med"]
+                if 0 < c["rss_ms_never"] < c["n"]:
+                    back += " (%d of %d never)" % (c["rss_ms_never"], c["n"])
+                row += [mib(c["freed_rss_med"]), idle_cell, back]
+            tasks = [by_t[t]["tasks_max"] for t in threads if by_t[t]["tasks_max"] is not None]
+            L.append("| %s | %s | %s | %s |" % (v["allocator"], v["config"], " | ".join(row),
+                                                max(tasks) if tasks else "—"))
+        keys = [v["key"] for v in variants]
+        if ratio_of[0] in keys and ratio_of[1] in keys:
+            cells_r = []
+            for t in threads:
+                r = ratio.get(t)
+                cells_r += ["", "—" if r is None else "%s (%s)" % (
+                    fmt_ratio(r), "met" if r <= target else "NOT met"), ""]
+            L.append("| **%s** | %s, target ≤ %.1f | %s | |" % (
+                ratio_name, ratio_what, target, " | ".join(cells_r)))
+            L.append("")
+            return True
         L.append("")
+        return False
+
+    def rounds(cells):
+        tb = cells.get("tamalloc_background") or {}
+        bg = [(t, tb[t]["ta_background_rounds_med"]) for t in threads
+              if t in tb and tb[t]["ta_background_rounds_med"] is not None]
+        if bg:
+            L.append("tamalloc's background purge rounds (ta_stats.background_rounds, median): %s."
+                     % ", ".join("%s %.0f" % (t_head(t), v) for t, v in bg))
+            L.append("")
+
+    target = idle["target"]
+    if table(cells, IDLE_RATIO, idle["ratio"], target,
+             "tamalloc background / jemalloc background_thread", "idle RSS ratio"):
         L.append("The target (issue 19): idle after a burst with `TAMALLOC_BACKGROUND=1`, "
                  "resident memory within %.1f× of jemalloc's with its background thread on: "
                  "the median idle RSS of the one over the other's, %s." % (
-                     idle["target"], "; ".join(
+                     target, "; ".join(
                          "%s %s" % (t_head(t), "—" if idle["ratio"].get(t) is None else
                                     fmt_ratio(idle["ratio"][t])) for t in threads)))
-    L.append("")
-    tb = cells.get("tamalloc_background") or {}
-    bg = [(t, tb[t]["ta_background_rounds_med"]) for t in threads
-          if t in tb and tb[t]["ta_background_rounds_med"] is not None]
-    if bg:
-        L.append("tamalloc's background purge rounds (ta_stats.background_rounds, median): %s."
-                 % ", ".join("%s %.0f" % (t_head(t), v) for t, v in bg))
         L.append("")
+    rounds(cells)
+    if not light:  # summary.json files written before the light-traffic mode
+        return
+    L.append("## Light traffic after a burst: resident memory while the thread caches serve small "
+             "requests")
+    L.append("")
+    L.append("Runs like those of the table above (the same burst, %.1f s, readings and "
+             "allocator configurations, interleaved with them), but with `BENCH_IDLE_LIGHT=1`: "
+             "instead of making no allocator call, the program serves light traffic from its "
+             "thread cache, %d pairs of `malloc(%d)`/`free` every %d ms (%d pairs in the %.1f s), "
+             "as a server between bursts does. Same columns: idle = the resident size at the end "
+             "of the %.1f s; threads while idle: at the last reading. %s per cell."
+             % (sec, light["pairs"], light["size"], light["every_ms"],
+                light["pairs"] * -(-idle["idle_ms"] // light["every_ms"]), sec, sec,
+                "One run" if one else "%d runs (medians; idle RSS: median (spread))"
+                % idle["reps"]))
+    L.append("")
+    target = light["target"]
+    ratio_of = tuple(light["ratio_of"])
+    table(light["cells"], ratio_of, light["ratio"], target,
+          "tamalloc default / jemalloc background_thread", "end RSS ratio")
+    if all(k in [v["key"] for v in variants] for k in ratio_of):
+        L.append("Issue 19's target: light traffic with the defaults: tamalloc (default) / "
+                 "jemalloc (background_thread) end RSS at most %.1f: %s." % (
+                     target, per_thread(light["ratio"], target)))
+        L.append("")
+    rounds(light["cells"])
 
 
 def search_section(L, ss, plot=None):
@@ -1180,9 +1352,44 @@ def search_section(L, ss, plot=None):
             L.append("")
 
 
+def syscall_section(L, sy, allocators):
+    """Appends "System calls per run" (sy: summary.json's "syscalls") to the report lines L."""
+    L.append("## System calls per run (strace -c, one run at quick scale)")
+    L.append("")
+    left_out = "; ".join("%s: %s" % kv for kv in sorted(sy.get("excluded", {}).items()))
+    L.append("A pass of its own (strace slows the runs down, so they are in no other table): each "
+             "workload once per thread count and allocator, at its `--quick` SCALE (the `scale` "
+             "column) whatever the run's mode, allocators interleaved, under `strace -f -c -e "
+             "trace=%s`; the preload is given to the traced program only (`strace -E "
+             "LD_PRELOAD=...`). Cells: calls of **madvise / munmap / mmap+mremap / brk** (lower "
+             "is better) over the whole process, every thread, from start to exit: the dynamic "
+             "loader's and the C library's start-up mappings are included (alike for every "
+             "allocator, apart from the preloaded library's own). One run, so no spread; "
+             "strace's own summaries are in `strace/`.%s"
+             % (",".join(sy["syscalls"]), " Left out: %s." % left_out if left_out else ""))
+    L.append("")
+    head = "| workload | threads | scale | " + " | ".join(allocators) + " |"
+    L.append(head)
+    L.append("|" + "---|" * (head.count("|") - 1))
+    for wk, by_t in sy["cells"].items():
+        for t, c in sorted(by_t.items()):
+            cells = []
+            for a in allocators:
+                n = c["calls"].get(a, "")
+                if n == "":
+                    cells.append("—")
+                elif n is None:
+                    cells.append("FAIL")
+                else:
+                    cells.append("%d / %d / %d / %d" % (n["madvise"], n["munmap"],
+                                                         n["mmap"] + n["mremap"], n["brk"]))
+            L.append("| %s | %d | %s | %s |" % (wk, t, c["scale"], " | ".join(cells)))
+    L.append("")
+
+
 def write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads, failures,
                  check_levels=None, ratios=None, scaling=None, search=None, scaling_plots=(),
-                 search_plot=None, idle=None):
+                 search_plot=None, idle=None, syscalls=None):
     ratios = ratios or {}
     L = []
     L.append("# tamalloc benchmark results")
@@ -1194,11 +1401,11 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
     L.append("- Load average at start / end: %s / %s" % (meta["load_start"], meta["load_end"]))
     if meta.get("source"):
         L.append("- Source: %s" % meta["source"])
+    only = [p for p, o in (("scaling pass", meta.get("scaling_only")),
+                           ("idle pass", meta.get("idle_only")),
+                           ("syscall pass", meta.get("syscalls_only"))) if o]
     L.append("- Mode: %s; %d repetition%s per cell, allocators interleaved; %d runs in %.0f s"
-             % (meta["mode"] + (", %s only" % " and ".join(
-                 [p for p, only in (("scaling pass", meta.get("scaling_only")),
-                                    ("idle pass", meta.get("idle_only"))) if only])
-                 if meta.get("scaling_only") or meta.get("idle_only") else ""),
+             % (meta["mode"] + (", %s only" % " and ".join(only) if only else ""),
                 meta["reps"], "" if meta["reps"] == 1 else "s", meta["runs"], meta["elapsed"]))
     L.append("- Allocators: " + "; ".join(meta["allocators"][a] for a in allocators))
     if scaling:
@@ -1208,12 +1415,20 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
                      ", ".join(str(t) for t in scaling["threads"]), scaling["reps"],
                      "" if scaling["reps"] == 1 else "s", scaling["runs"], scaling["elapsed"]))
     if idle:
-        L.append("- Idle pass: idle at %d MiB, %s thread%s, %.1f s idle, %d allocator "
+        L.append("- Idle pass: idle at %d MiB, %s thread%s, %.1f s idle%s, %d allocator "
                  "configuration%s, %d run%s per cell; %d runs in %.0f s" % (
                      idle["scale"], join_and([str(t) for t in idle["threads"]]),
                      "" if idle["threads"] == [1] else "s", idle["idle_ms"] / 1000.0,
+                     " in two modes (no allocator call; light traffic)" if idle.get("light")
+                     else "",
                      len(idle["variants"]), "" if len(idle["variants"]) == 1 else "s", idle["reps"],
                      "" if idle["reps"] == 1 else "s", idle["runs"], idle["elapsed"]))
+    if syscalls:
+        L.append("- Syscall pass: %s at %s thread%s, one run per cell at the quick scale under "
+                 "strace %s; %d runs in %.0f s" % (
+                     ", ".join(syscalls["cells"]), ", ".join(str(t) for t in syscalls["threads"]),
+                     "" if syscalls["threads"] == [1] else "s", syscalls.get("strace", "?"),
+                     syscalls["runs"], syscalls["elapsed"]))
     if meta.get("end_rss"):
         er = meta["end_rss"]
         L.append("- RSS at the end of the run: a separate pass after the timed runs, %d run%s per "
@@ -1237,15 +1452,17 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
             L.append("- " + f)
         L.append("")
 
-    def table(title, key, spread_key, fmt, higher_better, note, rows=workloads, n_key=None):
+    def table(title, key, spread_key, fmt, higher_better, note, rows=workloads, n_key=None,
+              ratio_cols=True):
         if not rows:  # --scaling-only: no timed pass
             return
+        ratio_cols = ratio_cols and "tamalloc" in allocators
         L.append("## " + title)
         L.append("")
         L.append(note)
         L.append("")
         head = "| workload | threads | " + " | ".join(allocators)
-        if "tamalloc" in allocators:
+        if ratio_cols:
             head += " | tamalloc / glibc | tamalloc / best peer"
         L.append(head + " |")
         L.append("|" + "---|" * (head.count("|")))
@@ -1263,7 +1480,7 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
                     else:
                         cells.append("%s (%.0f%%)" % (fmt(s[key]), 100 * (s[spread_key] or 0)))
                 line = "| %s | %d | %s" % (w.key, t, " | ".join(cells))
-                if "tamalloc" in allocators:
+                if ratio_cols:
                     r = ratios.get(key, {}).get(w.key, {}).get(t, {})
                     best = r.get("best_peer_name")
                     line += " | %s | %s" % (fmt_ratio(r.get("glibc")), fmt_ratio(r.get(
@@ -1308,6 +1525,43 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
               "glibc's and `libtamalloc.so`'s). Debian's jemalloc, tcmalloc and mimalloc export "
               "none, and glibc's would not touch their memory, so their cells are —.",
               rows=end_rows, n_key="end_n")
+
+    # The result lines' usage fields (absent from the cells of older summary.json files)
+    usage_rows = [w for w in workloads if any(
+        row.get(a, {}).get("stime_med") is not None for row in summary[w.key].values()
+        for a in allocators)]
+    usage_of_what = ("getrusage(`RUSAGE_SELF`) read by the workload when it reports, over the "
+                     "whole process: its setup, its own checking and its frees are in it, not "
+                     "only the measured interval; for memcached, the server's, which `mc_bench` "
+                     "gets from `wait4` once it has killed it (its whole life: start-up and fill "
+                     "included). The timed runs; median (spread).")
+    if usage_rows:
+        table("Kernel time (s, lower is better)", "stime_med", "stime_spread",
+              lambda x: "%.3f" % x, False,
+              "CPU time spent in the kernel on behalf of the process (`ru_stime`): the "
+              "allocator's mmap, munmap and madvise calls, and the page faults on the memory it "
+              "hands out, are counted here. " + usage_of_what + " Linux splits a thread's CPU "
+              "time between user and kernel in proportion to the timer ticks that found it in "
+              "each, so a cell of a few milliseconds is coarse (its spread shows it): read the "
+              "longer runs.", rows=usage_rows)
+        for wk in KERNEL_TARGET_WORKLOADS:
+            ch = ratios.get("stime_med", {}).get(wk, {})
+            ch_t = [t for t in threads if t in (1, 2, 4) and ch.get(t, {}).get("glibc") is not None]
+            if ch_t:
+                L.append("Issue 19's target: %s's kernel time under tamalloc at or below glibc's "
+                         "at 1, 2 and 4 threads (tamalloc / glibc at most 1.00): %s." % (wk, "; ".join(
+                             "%d thread%s %s (%s)" % (t, "" if t == 1 else "s",
+                                                      fmt_ratio(ch[t]["glibc"]),
+                                                      "met" if ch[t]["glibc"] <= 1 else "NOT met")
+                             for t in ch_t)))
+                L.append("")
+        table("Minor page faults (thousands)", "minflt_med", "minflt_spread",
+              lambda x: "%.1f" % (x / 1000.0), False,
+              "Minor page faults of the same runs (`ru_minflt`; lower is better): each first "
+              "touch of a page the allocator got from the kernel, or gave back and reused, costs "
+              "one. " + usage_of_what, rows=usage_rows, ratio_cols=False)
+    if syscalls:
+        syscall_section(L, syscalls, allocators)
 
     if idle:
         idle_section(L, idle)
@@ -1383,17 +1637,21 @@ def write_report(out, meta, allocators, threads, summary, callgrind, plots, work
             L.append("")
     passes = (["`timed`"] if workloads else []) + \
         (["`scaling` for the scaling pass (`scale`: MiB of live data)"] if scaling else []) + \
-        (["`end_rss` for the end-RSS pass"] if meta.get("end_rss") else [])
+        (["`end_rss` for the end-RSS pass"] if meta.get("end_rss") else []) + \
+        (["`syscalls` for the syscall pass (the `*_calls` columns; strace's summaries: "
+          "`strace/`)"] if syscalls else [])
     notes = (["column `pass`: " + ", ".join(passes[:-1]) + ", or " + passes[-1]]
              if len(passes) > 1 else
              ["column `pass`: %s" % passes[0]] if passes and not workloads else []) + \
         (["check-level runs: `check_levels.csv`"] if check_levels else []) + \
         (["idle-pass runs: `idle.csv`"] if idle else [])
-    if idle and not workloads and not scaling:  # --idle-only: no raw.csv rows, no plots
+    if idle and not workloads and not scaling and not syscalls:  # --idle-only: no raw.csv rows
         L.append("Raw runs: `idle.csv`; medians: `summary.json` (\"idle\").")
     else:
-        L.append("Raw runs: `raw.csv`%s; medians: `summary.json`; plot data and gnuplot scripts: "
-                 "`plots/*.dat`, `plots/*.gp`." % (" (%s)" % "; ".join(notes) if notes else ""))
+        L.append("Raw runs: `raw.csv`%s; medians: `summary.json`%s." % (
+            " (%s)" % "; ".join(notes) if notes else "",
+            "; plot data and gnuplot scripts: `plots/*.dat`, `plots/*.gp`"
+            if workloads or scaling else ""))  # --syscalls-only: no plots
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(L) + "\n")
     return "\n".join(L)
@@ -1530,6 +1788,10 @@ def readme_block(data, report):
     rng = per_workload("rss_med", "glibc")
     if rng:
         P.append("Peak RSS, tamalloc / glibc over the thread counts: %s." % ", ".join(rng))
+    rng = per_workload("stime_med", "glibc")  # absent from files before the usage fields
+    if rng:
+        P.append("Kernel time (getrusage of the whole process; memcached: of the server), "
+                 "tamalloc / glibc over the thread counts: %s." % ", ".join(rng))
     if er and end:
         mib = []
         for a in allocators:
@@ -1651,7 +1913,7 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
                     help="small sizes and 3 repetitions (the scaling pass: 16 and 64 MiB, 1 "
-                    "repetition; the idle pass: 1 repetition): a first look in about 6 minutes")
+                    "repetition; the idle pass: 1 repetition): a first look in about 7 minutes")
     ap.add_argument("--out", help="output folder (default bench/out/<date-time>)")
     ap.add_argument("--reps", type=int, help="repetitions (default 3 quick, 5 full)")
     ap.add_argument("--allocators", default=",".join(ALL_ALLOCATORS),
@@ -1687,7 +1949,8 @@ def main():
                     "%s)" % ",".join(map(str, SCALING_THREADS)))
     ap.add_argument("--scaling-only", action="store_true",
                     help="run only the scaling pass (%s, those of --workloads): no timed pass, "
-                    "end-RSS pass, callgrind or check levels; e.g. bench/run.sh --workloads "
+                    "end-RSS pass, callgrind, check levels, idle or syscall pass; e.g. "
+                    "bench/run.sh --workloads "
                     "frag,grow --scaling-only" % " and ".join(SCALING_WORKLOADS))
     ap.add_argument("--no-scaling", action="store_true", help="skip the scaling pass")
     ap.add_argument("--idle-reps", type=int, metavar="N",
@@ -1697,8 +1960,16 @@ def main():
                     help="the idle pass's idle time, BENCH_IDLE_MS (default %d)" % IDLE_MS)
     ap.add_argument("--idle-only", action="store_true",
                     help="run only the idle pass: no timed pass, end-RSS pass, callgrind, check "
-                    "levels or scaling pass (with --scaling-only as well: both of those passes)")
+                    "levels, scaling or syscall pass (with --scaling-only as well: both of those "
+                    "passes)")
     ap.add_argument("--no-idle", action="store_true", help="skip the idle pass")
+    ap.add_argument("--syscalls-only", action="store_true",
+                    help="run only the syscall pass (one run per workload, thread count and "
+                    "allocator at the --quick SCALE under strace -f -c, counting madvise, munmap, "
+                    "mmap, mremap and brk; memcached is left out): no timed pass, end-RSS pass, "
+                    "callgrind, check levels, scaling or idle pass (with --scaling-only or "
+                    "--idle-only as well: those passes too)")
+    ap.add_argument("--no-syscalls", action="store_true", help="skip the syscall pass")
     ap.add_argument("--no-callgrind", action="store_true", help="skip the callgrind counts")
     ap.add_argument("--no-check-levels", action="store_true",
                     help="skip the cost of tamalloc's check levels (TAMALLOC_CHECK=0/1/2 on "
@@ -1740,18 +2011,28 @@ def main():
         die("--scaling-only and --no-scaling exclude each other")
     if args.idle_only and args.no_idle:
         die("--idle-only and --no-idle exclude each other")
+    if args.syscalls_only and args.no_syscalls:
+        die("--syscalls-only and --no-syscalls exclude each other")
+    any_only = args.scaling_only or args.idle_only or args.syscalls_only
     if args.idle_reps is None:
         args.idle_reps = IDLE_REPS[mode]
-    do_idle = IDLE_KEY in wanted and not args.no_idle and \
-        (args.idle_only or not args.scaling_only)
+    do_idle = IDLE_KEY in wanted and not args.no_idle and (args.idle_only or not any_only)
     if args.idle_only and IDLE_KEY not in wanted:
         die("--idle-only: --workloads does not name %s" % IDLE_KEY)
     if do_idle and (args.idle_reps < 1 or not 0 <= args.idle_ms <= 600000):
         die("the idle pass needs --idle-reps of 1 or more and --idle-ms of 0..600000; --no-idle "
             "skips it")
     idle_threads = threads if args.threads else IDLE_THREADS
-    sc_workloads = [] if args.no_scaling or (args.idle_only and not args.scaling_only) else \
+    sc_workloads = [] if args.no_scaling or (any_only and not args.scaling_only) else \
         [w.key for w in workloads if w.key in SCALING_WORKLOADS]
+    sys_wl = [] if args.no_syscalls or (any_only and not args.syscalls_only) else \
+        [w for w in workloads if w.key not in SYSCALL_SKIP]
+    if args.syscalls_only and not sys_wl:
+        die("--syscalls-only: --workloads has no workload the syscall pass runs (%s: left out)"
+            % ", ".join(SYSCALL_SKIP))
+    if sys_wl and not os.access(STRACE, os.X_OK):
+        die("%s not found (Debian package strace; bench/run.sh installs it); --no-syscalls skips "
+            "the syscall pass" % STRACE)
     try:
         sc_scales = sorted({int(m) for m in (args.scales or ",".join(
             map(str, SCALES[mode]))).split(",") if m})
@@ -1766,10 +2047,10 @@ def main():
             % ",".join(map(str, SCALING_THREADS)))
     if args.scaling_only and not sc_workloads:
         die("--scaling-only: --workloads has none of %s" % ",".join(SCALING_WORKLOADS))
-    if args.scaling_only or args.idle_only:
+    if any_only:
         if args.readme:
-            die("--readme needs the timed pass; it cannot be given with --scaling-only or "
-                "--idle-only")
+            die("--readme needs the timed pass; it cannot be given with --scaling-only, "
+                "--idle-only or --syscalls-only")
         workloads = []  # the timed pass, the end-RSS pass, callgrind and the check levels
     if sc_workloads:
         # grow's peak RSS is about 2.3 x its live data (frag's 1.6 x); runs are one at a time
@@ -1830,13 +2111,14 @@ def main():
     sc_jobs = [(w, m, t, r, a) for w in sc_wl for m in sc_scales for t in sc_threads
                for r in range(args.scaling_reps) for a in allocators]
     idle_variants = [v for a in allocators for v in IDLE_VARIANTS if v[1] == a]
-    idle_jobs = [(t, r, v) for t in idle_threads for r in range(args.idle_reps)
-                 for v in idle_variants] if do_idle else []
+    idle_jobs = [(t, r, m, v) for t in idle_threads for r in range(args.idle_reps)
+                 for m in IDLE_MODES for v in idle_variants] if do_idle else []
+    sys_jobs = [(w, t, a) for w in sys_wl for t in threads for a in allocators]
     total = len(jobs) + len(sc_jobs) + len(end_jobs) + (len(allocators) if do_cg else 0) + \
-        len(cl_jobs) + len(cl_cg) + len(idle_jobs)
+        len(cl_jobs) + len(cl_cg) + len(idle_jobs) + len(sys_jobs)
     timeout = 120 if args.quick else 600
     log("output folder: %s" % out)
-    log("%d runs: %s%s%s%s%s%s"
+    log("%d runs: %s%s%s%s%s%s%s"
         % (total, "%d workloads x %d thread counts x %d reps x %d allocators" % (
             len(workloads), len(threads), reps, len(allocators)) if jobs else "",
            "%s%d scaling runs (%s x %s MiB x %s threads x %d reps x %d allocators)" % (
@@ -1845,10 +2127,16 @@ def main():
                args.scaling_reps, len(allocators)) if sc_jobs else "",
            " + %d end-RSS runs (%d per cell, %.1f s sleep each)" % (
                len(end_jobs), args.end_rss_reps, END_RSS_SLEEP_MS / 1000.0) if end_jobs else "",
-           "%s%d idle runs (%d MiB, %s threads x %d reps x %d allocator configurations, %.1f s "
-           "idle each)" % (" + " if jobs or sc_jobs else "", len(idle_jobs), IDLE_SCALE,
-                           ",".join(map(str, idle_threads)), args.idle_reps, len(idle_variants),
-                           args.idle_ms / 1000.0) if idle_jobs else "",
+           "%s%d idle runs (%d MiB, %s threads x %d reps x %d modes (%s) x %d allocator "
+           "configurations, %.1f s idle each)" % (
+               " + " if jobs or sc_jobs else "", len(idle_jobs), IDLE_SCALE,
+               ",".join(map(str, idle_threads)), args.idle_reps, len(IDLE_MODES),
+               ",".join(m for m, _ in IDLE_MODES), len(idle_variants), args.idle_ms / 1000.0)
+           if idle_jobs else "",
+           "%s%d syscall runs (strace -c, quick scale: %s x %s threads x %d allocators)" % (
+               " + " if jobs or sc_jobs or idle_jobs else "", len(sys_jobs),
+               ",".join(w.key for w in sys_wl), ",".join(map(str, threads)), len(allocators))
+           if sys_jobs else "",
            " + %d callgrind runs" % len(allocators) if do_cg else "",
            " + %d check-level runs (TAMALLOC_CHECK=0/1/2)" % (len(cl_jobs) + len(cl_cg))
            if cl_jobs else ""))
@@ -1876,6 +2164,7 @@ def main():
             rec["p99_us"] = fields.get("p99_us")
             rec["overhead_pct"] = fields.get("overhead_pct")
             rec.update({k: fields.get(k) for k in TA_FIELDS})
+            rec.update(usage_of(fields, w.key == "memcached"))  # the server's, for memcached
             err = checksum_disagrees(checksums.setdefault((w.key, t), {}), fields["checksum"], a)
             rec["ok"] = 0 if err else 1
         if rec["ok"]:
@@ -1905,6 +2194,7 @@ def main():
             rec["rss_kb"] = fields.get("maxrss_kb")
             rec["overhead_pct"] = fields.get("overhead_pct")
             rec.update({k: fields.get(k) for k in TA_FIELDS})
+            rec.update(usage_of(fields, False))
             err = checksum_disagrees(checksums.setdefault((w.key, t, m), {}), fields["checksum"],
                                      a)
             rec["ok"] = 0 if err else 1
@@ -1937,6 +2227,7 @@ def main():
             rec.update({k: fields.get(k) for k in ("ops", "secs", "ops_per_sec", "checksum")})
             rec["rss_kb"] = fields.get("maxrss_kb")
             rec["end_rss_kb"] = fields.get("end_rss_kb")
+            rec.update(usage_of(fields, False))  # read before the probe's sleep (bench/common.h)
             trim = fields.get("trim_rss_kb")
             rec["trim_rss_kb"] = "" if trim == "-" else trim  # "-": no malloc_trim of its own
             err = checksum_disagrees(checksums.setdefault((w.key, t), {}), fields["checksum"], a)
@@ -1954,26 +2245,30 @@ def main():
             log("[%d/%d] FAILED %s" % (n, total, msg))
         raw.append(rec)
 
-    # The idle pass (bench/idle.c): every allocator configuration at each thread count, interleaved;
-    # checked like the timed runs (ok=1, the same checksum for a thread count under every
-    # configuration), and a background configuration must show its thread (idle_tasks >= 2).
+    # The idle pass (bench/idle.c): every mode and allocator configuration at each thread count,
+    # interleaved; checked like the timed runs (ok=1, the same checksum for a thread count under
+    # every mode and configuration), a background configuration must show its thread (idle_tasks
+    # >= 2), and the line must name the mode (light=0, or light=1 with the pairs it made).
     idle_raw = []
     t_idle = time.time()
     idle_env = {"BENCH_IDLE_MS": str(args.idle_ms)}
-    for t, r, (key, a, config, env) in idle_jobs:
+    want_pairs = LIGHT_PAIRS * -(-args.idle_ms // LIGHT_EVERY_MS)  # bench/idle.c: ticks < idle_ms
+    for t, r, (idle_mode, mode_env), (key, a, config, env) in idle_jobs:
         n += 1
         t_run = time.time()
         fields, err = run_once(os.path.join(bin_dir, "bench", IDLE_BINARY),
                                [str(t), str(IDLE_SCALE)], preload.get(a), False,
-                               timeout + args.idle_ms // 1000, dict(idle_env, **env),
+                               timeout + args.idle_ms // 1000, dict(idle_env, **mode_env, **env),
                                drop=IDLE_CLEAR_ENV)
         t_run = time.time() - t_run
-        rec = {"threads": t, "rep": r + 1, "variant": key, "allocator": a, "config": config,
-               "scale": IDLE_SCALE, "idle_ms": args.idle_ms, "ok": 0, "wall": "%.3f" % t_run}
+        rec = {"threads": t, "rep": r + 1, "mode": idle_mode, "variant": key, "allocator": a,
+               "config": config, "scale": IDLE_SCALE, "idle_ms": args.idle_ms, "ok": 0,
+               "wall": "%.3f" % t_run}
         if fields is not None:
             rec.update({k: fields.get(k) for k in ("ops", "secs", "ops_per_sec", "checksum")})
             rec["rss_kb"] = fields.get("maxrss_kb")
             rec.update({k: fields.get(k) for k in IDLE_FIELDS})
+            rec.update(usage_of(fields, False))
             err = checksum_disagrees(checksums.setdefault((IDLE_KEY, t), {}), fields["checksum"],
                                      key)
             if not err and not all(re.fullmatch(r"[1-9][0-9]*", rec[k] or "") for k in
@@ -1985,39 +2280,107 @@ def main():
             elif not err and env and int(rec["idle_tasks"]) < 2:
                 err = "no background thread while idle (idle_tasks=%s): %s ignored?" % (
                     rec["idle_tasks"], " ".join("%s=%s" % kv for kv in env.items()))
+            elif not err and fields.get("light") != ("1" if mode_env else "0"):
+                err = "light=%s in the result line, want %s (mode %s): an older bench/idle?" % (
+                    fields.get("light"), "1" if mode_env else "0", idle_mode)
+            elif not err and mode_env and rec["light_pairs"] != str(want_pairs):
+                err = "light_pairs=%s in the result line, want %d" % (rec["light_pairs"],
+                                                                      want_pairs)
             rec["ok"] = 0 if err else 1
         if rec["ok"]:
-            log("[%d/%d] idle t=%d %s, %s, rep %d: %.1f MiB after the frees, %.1f MiB after "
-                "%.1f s idle, %s (threads while idle: %s; %.1f s)" % (
-                    n, total, t, a, config, r + 1, int(rec["freed_rss_kb"]) / 1024.0,
+            log("[%d/%d] idle t=%d %s, %s, %s, rep %d: %.1f MiB after the frees, %.1f MiB after "
+                "%.1f s %s, %s (threads while idle: %s; %.1f s)" % (
+                    n, total, t, idle_mode, a, config, r + 1, int(rec["freed_rss_kb"]) / 1024.0,
                     int(rec["idle_rss_kb"]) / 1024.0, args.idle_ms / 1000.0,
+                    "of light traffic (%s pairs)" % rec["light_pairs"] if mode_env else "idle",
                     "never within %d MiB of the base" % (IDLE_NEAR_KB // 1024)
                     if int(rec["rss_ms"]) < 0 else
                     "within %d MiB of the base at %s ms" % (IDLE_NEAR_KB // 1024, rec["rss_ms"]),
                     rec["idle_tasks"], t_run))
         else:
-            msg = "idle t=%d %s, %s, rep %d: %s" % (t, a, config, r + 1, err)
+            msg = "idle t=%d %s, %s, %s, rep %d: %s" % (t, idle_mode, a, config, r + 1, err)
             failures.append(msg)
             log("[%d/%d] FAILED %s" % (n, total, msg))
         idle_raw.append(rec)
     idle_elapsed = time.time() - t_idle
     idle = None
     if idle_jobs:
-        cells = summarize_idle(idle_raw, [v[0] for v in idle_variants], idle_threads)
+        keys = [v[0] for v in idle_variants]
+        cells = summarize_idle(idle_raw, keys, idle_threads, "idle")
+        light_cells = summarize_idle(idle_raw, keys, idle_threads, "light")
+        # mode idle where "idle" always kept it (older readers still work); mode light in "light"
         idle = {"scale": IDLE_SCALE, "threads": idle_threads, "reps": args.idle_reps,
                 "idle_ms": args.idle_ms, "near_kb": IDLE_NEAR_KB, "runs": len(idle_jobs),
                 "elapsed": idle_elapsed, "target": IDLE_TARGET,
                 "ratio_of": list(IDLE_RATIO),
                 "variants": [{"key": k, "allocator": a, "config": c, "env": e}
                              for k, a, c, e in idle_variants],
-                "cells": cells, "ratio": idle_ratios(cells, idle_threads)}
+                "cells": cells, "ratio": idle_ratios(cells, idle_threads),
+                "modes": [m for m, _ in IDLE_MODES],
+                "light": {"env": dict(IDLE_MODES)["light"], "every_ms": LIGHT_EVERY_MS,
+                          "pairs": LIGHT_PAIRS, "size": LIGHT_SIZE, "target": LIGHT_TARGET,
+                          "ratio_of": list(LIGHT_RATIO), "cells": light_cells,
+                          "ratio": idle_ratios(light_cells, idle_threads, LIGHT_RATIO)}}
         with open(os.path.join(out, "idle.csv"), "w", newline="") as f:
-            cols = ["threads", "rep", "variant", "allocator", "config", "scale", "idle_ms", "ok",
-                    "ops", "secs", "ops_per_sec", "checksum", "rss_kb"] + IDLE_FIELDS + ["wall"]
+            cols = ["threads", "rep", "mode", "variant", "allocator", "config", "scale", "idle_ms",
+                    "ok", "ops", "secs", "ops_per_sec", "checksum", "rss_kb"] + IDLE_FIELDS + \
+                USAGE_FIELDS + ["wall"]
             wr = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
             wr.writeheader()
             for rec in idle_raw:
                 wr.writerow(rec)
+
+    # The syscall pass: one run per (workload, threads, allocator) at the quick SCALE under
+    # strace -c; checked like the timed runs (ok=1, the same checksum for a row under every
+    # allocator; rows of their own, as the SCALE may not be the timed runs').
+    t_sys = time.time()
+    if sys_jobs:
+        os.makedirs(os.path.join(out, "strace"), exist_ok=True)
+    for w, t, a in sys_jobs:
+        n += 1
+        scale = w.scale(w.quick, t)
+        trace = os.path.join(out, "strace", "%s_%dt_%s.txt" % (w.key, t, a))
+        t_run = time.time()
+        fields, calls, err = strace_once(os.path.join(bin_dir, "bench", w.binary),
+                                         [str(t), str(scale)] + w.extra, preload.get(a),
+                                         SYSCALL_TIMEOUT, trace)
+        t_run = time.time() - t_run
+        rec = {"workload": w.key, "threads": t, "pass": "syscalls", "rep": 1, "allocator": a,
+               "scale": scale, "ok": 0, "wall": "%.3f" % t_run}
+        if fields is not None:
+            rec.update({k: fields.get(k) for k in ("ops", "secs", "ops_per_sec", "checksum")})
+            rec["rss_kb"] = fields.get("maxrss_kb")
+            rec.update({k: fields.get(k) for k in TA_FIELDS})
+            rec.update(usage_of(fields, False))
+            rec.update({sc + "_calls": calls[sc] for sc in SYSCALLS})
+            err = checksum_disagrees(checksums.setdefault(("syscalls", w.key, t), {}),
+                                     fields["checksum"], a)
+            rec["ok"] = 0 if err else 1
+        if rec["ok"]:
+            log("[%d/%d] syscalls %s t=%d %s (scale %d): %s (%.1f s)" % (
+                n, total, w.key, t, a, scale, ", ".join(
+                    "%s %d" % (sc, calls[sc]) for sc in SYSCALLS), t_run))
+        else:
+            msg = "syscalls %s t=%d %s: %s" % (w.key, t, a, err)
+            failures.append(msg)
+            log("[%d/%d] FAILED %s" % (n, total, msg))
+        raw.append(rec)
+    sys_elapsed = time.time() - t_sys
+    syscalls = None
+    if sys_jobs:
+        cells = {}
+        for rec in raw:
+            if rec["pass"] == "syscalls":
+                c = cells.setdefault(rec["workload"], {}).setdefault(
+                    rec["threads"], {"scale": rec["scale"], "calls": {}})
+                c["calls"][rec["allocator"]] = {sc: rec[sc + "_calls"] for sc in SYSCALLS} \
+                    if rec["ok"] else None  # None: the run failed
+        excluded = {k: v for k, v in SYSCALL_SKIP.items() if k in wanted}
+        if IDLE_KEY in wanted:
+            excluded[IDLE_KEY] = "a pass of its own (idle after a burst)"
+        syscalls = {"threads": threads, "syscalls": SYSCALLS, "excluded": excluded,
+                    "strace": package_version("strace"), "runs": len(sys_jobs),
+                    "elapsed": sys_elapsed, "cells": cells}
 
     callgrind = {}
     if do_cg:
@@ -2111,6 +2474,9 @@ def main():
                 s["rss_med"], s["rss_spread"] = summarize(rss)
                 s["p99_med"], s["p99_spread"] = summarize(p99)
                 s["frag_med"] = statistics.median(fr) if fr else None
+                for k, field in (("utime", "utime_s"), ("stime", "stime_s"), ("minflt", "minflt")):
+                    s[k + "_med"], s[k + "_spread"] = summarize(
+                        [float(x[field]) for x in good if x.get(field) not in (None, "")])
                 if end_jobs:
                     es = [x for x in raw if x["workload"] == w.key and x["threads"] == t
                           and x["allocator"] == a and x["pass"] == "end_rss"]
@@ -2125,7 +2491,7 @@ def main():
     with open(os.path.join(out, "raw.csv"), "w", newline="") as f:
         cols = ["workload", "threads", "pass", "rep", "allocator", "scale", "ok", "ops", "secs",
                 "ops_per_sec", "checksum", "rss_kb", "end_rss_kb", "trim_rss_kb", "p99_us",
-                "overhead_pct"] + TA_FIELDS + ["wall"]
+                "overhead_pct"] + TA_FIELDS + USAGE_FIELDS + SYSCALL_COLS + ["wall"]
         wr = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         wr.writeheader()
         for rec in raw:
@@ -2152,6 +2518,10 @@ def main():
         meta["idle_only"] = True
         if not args.scaling_only:
             meta["reps"] = args.idle_reps
+    if args.syscalls_only:
+        meta["syscalls_only"] = True
+        if not args.scaling_only and not args.idle_only:
+            meta["reps"] = 1
     ratios = compute_ratios(summary, allocators, callgrind)
     scaling = None
     if sc_jobs:
@@ -2192,7 +2562,7 @@ def main():
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump({"meta": meta, "summary": summary, "ratios": ratios, "callgrind": callgrind,
                    "check_levels": check_levels, "failures": failures, "scaling": scaling,
-                   "search_steps": search, "idle": idle}, f, indent=1)
+                   "search_steps": search, "idle": idle, "syscalls": syscalls}, f, indent=1)
     has_gnuplot = shutil.which("gnuplot")
     plots = plot_all(out, allocators, threads, summary, workloads) if has_gnuplot and \
         workloads else []
@@ -2202,7 +2572,7 @@ def main():
         log("warning: no plots (gnuplot missing or failed)")
     text = write_report(out, meta, allocators, threads, summary, callgrind, plots, workloads,
                         failures, check_levels, ratios, scaling, search, sc_plots, steps_plot,
-                        idle)
+                        idle, syscalls)
     log("")
     log(text.split("## Plots")[0].rstrip())
     log("")
