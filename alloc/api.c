@@ -20,10 +20,15 @@ static TA_NOINLINE TA_COLD void *malloc_slow(size_t n);
 static TA_NOINLINE TA_COLD void free_slow(void *p, ta_span *sp);
 static TA_NOINLINE TA_COLD TA_NORETURN void free_fault(void *p, ta_segment *s);
 
-/* Fast path, budget: one TLS base, one size compare, the bin's head; then the popped block's keyed
- * tag (state CACHED) and its safe-linked next pointer are verified, and the state becomes USED by
- * a store. No lock, no atomic read-modify-write. An empty bin (a thread without a cache yet, an
- * allocator not initialised, TAMALLOC_CACHE=0) and a bad header or link leave through _slow. */
+/* Fast path, budget: one TLS base, one size compare, the bin's head; then the popped block's
+ * safe-linked next pointer is verified (it must stay in the block's segment: a use-after-free write
+ * over the link is caught here) and its state goes from CACHED to USED by flipping the state bits of
+ * the tag it has (a load and a store). No lock, no atomic read-modify-write. The keyed tag is not
+ * recomputed here: a header written over while the block sat in the bin keeps a tag that no longer
+ * verifies, with the flip or without, so the block's free (or realloc, or usable size), which
+ * verifies the USED tag in full, reports it (misuse case corrupt_cached_header). An empty bin (a
+ * thread without a cache yet, an allocator not initialised, TAMALLOC_CACHE=0) and a link out of the
+ * segment leave through _slow, which verifies the header as well. */
 TA_EXPORT void *ta_malloc(size_t n) {
     ta_cache *c = ta_cache_mine();
     if (TA_LIKELY(n <= TA_CACHE_MAX_REQUEST)) {
@@ -32,13 +37,12 @@ TA_EXPORT void *ta_malloc(size_t n) {
         if (TA_LIKELY(b != NULL)) {
             uintptr_t *slot = (uintptr_t *)ta_block_user(b);
             ta_block *next = ta_link_decode(slot, *slot);
-            uint64_t tag = ta_atomic_load_relaxed(&b->a_tag);
-            if (TA_UNLIKELY(tag != ta_block_tag(b, b->size, TA_STATE_CACHED) || !ta_cache_link_near(b, next))) {
+            if (TA_UNLIKELY(!ta_cache_link_near(b, next))) {
                 slot = ta_cache_pop_slow(c, bin, b);
             } else {
                 bin->head = next;
                 ta_atomic_store_relaxed(&bin->a_count, ta_atomic_load_relaxed(&bin->a_count) - 1);
-                ta_atomic_store_relaxed(&b->a_tag, tag ^ (TA_STATE_CACHED ^ TA_STATE_USED));
+                ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_CACHED ^ TA_STATE_USED));
             }
             ta_track_malloc(slot, n, 0);
             return slot;

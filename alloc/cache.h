@@ -89,8 +89,9 @@ static TA_ALWAYS_INLINE ta_cache_bin *ta_cache_bin_of_size(ta_cache *c, size_t s
 }
 
 /* A decoded link the fast path may follow without more checks: in the same segment as the block
- * that held it (so reading its header cannot fault; the header's keyed tag is verified when it is
- * popped). NULL and links to other segments are checked by ta_cache_pop_slow. */
+ * that held it (so reading its link word and header at the next pop cannot fault; the header's
+ * keyed tag is verified in full when the block is freed). NULL and links to other segments are
+ * checked by ta_cache_pop_slow, which also verifies the header. */
 static TA_ALWAYS_INLINE int ta_cache_link_near(const ta_block *b, const ta_block *next) {
     return (((uintptr_t)b ^ (uintptr_t)next) >> TA_SEGMENT_SHIFT) == 0;
 }

@@ -55,7 +55,7 @@ ta_block *ta_fl_prev(ta_block *b) { return fl_prev(b); }
 void ta_fl_init(ta_freelist *fl, int level) {
     fl->head = fl->tail = fl->rover = NULL;
     fl->index.root = NULL;
-    fl->count = fl->bytes = fl->purged = fl->searches = fl->steps = fl->max_steps = 0;
+    fl->count = fl->bytes = fl->purged = fl->releases = fl->searches = fl->steps = fl->max_steps = 0;
     fl->level = level;
 }
 
@@ -166,6 +166,7 @@ static void fl_mark_merged(ta_freelist *fl, ta_block *b) {
     if (TA_UNLIKELY(fl->level >= 2)) ta_fl_poison(b, (char *)b + TA_POISON_SKIP);
     else ta_atomic_store_relaxed(&b->a_tag, ta_block_tag(b, 0, TA_STATE_MERGED));
 }
+void ta_fl_mark_merged(ta_freelist *fl, ta_block *b) { fl_mark_merged(fl, b); }
 
 /* ---------------------------------------------------------------------------------------------
  * Search and carve.
@@ -309,6 +310,7 @@ static TA_ALWAYS_INLINE ta_block *fl_neighbour_after(ta_freelist *fl, ta_block *
 }
 
 ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) {
+    fl->releases++;
     ta_segment *s = ta_segment_of(b);
     size_t bsize = b->size;
     ta_block *n = fl_neighbour_after(fl, b);

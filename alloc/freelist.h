@@ -32,6 +32,7 @@ typedef struct TA_CAPABILITY("freelist") ta_freelist {
     size_t bytes;       /* bytes in free blocks, headers included */
     size_t purged;      /* bytes of free pages given back to the OS (madvise) and not touched since:
                            kept by the arena's decay, lowered here when carving writes into them */
+    size_t releases;    /* blocks released (a run of side-by-side blocks freed in a batch is one) */
     size_t searches;    /* next-fit searches */
     size_t steps;       /* index nodes and block headers those searches read */
     size_t max_steps;   /* the most one search read */
@@ -69,6 +70,9 @@ TA_HIDDEN ta_block *ta_fl_carve_locked(ta_freelist *fl, ta_block *b, size_t fron
  * is a fault), coalesces with free physical neighbours and inserts the result in address order.
  * Returns the free block that now contains b. */
 TA_HIDDEN ta_block *ta_fl_release_locked(ta_freelist *fl, ta_block *b) TA_REQUIRES(fl);
+/* Marks the header of b, absorbed into the block before it, as coalescing does (MERGED, so a second
+ * free of b is named a double free; poisoned at level 2). */
+TA_HIDDEN void ta_fl_mark_merged(ta_freelist *fl, ta_block *b) TA_REQUIRES(fl);
 /* A linked segment's whole area becomes one listed free block, and the segment joins the index;
  * dropping removes an empty segment's block and the segment from both. */
 TA_HIDDEN void ta_fl_add_segment_locked(ta_freelist *fl, ta_segment *s) TA_REQUIRES(fl);

@@ -144,6 +144,7 @@ cases=(
     "frag 2 2"
     "grow 2 2"
     "reuse 2 4"
+    "batch 2 20"
     "fastpath 2 20"
     "mc_bench 2 2"
     "idle 1 1"

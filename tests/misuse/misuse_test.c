@@ -79,7 +79,7 @@ static const struct misuse_case {
     /* the thread cache: its bins and its batches of remote frees */
     {"df_cached", DOUBLE_FREE, ": free", NULL, 1},
     {"uaf_cached_link", LINK, "thread cache link written after free", NULL, 1},
-    {"corrupt_cached_header", HEADER, "thread cache", NULL, 1},
+    {"corrupt_cached_header", HEADER, "size out of range", NULL, 1},   /* at its free (the pop flips the state only) */
     {"corrupt_outbox_link", LINK, "remote free queue link written after free", NULL, 1},
     {"check2_write_freed_next_op", HEAP_CHECK, "freed memory was written", "TAMALLOC_CHECK=2", 0},
     {"check2_write_freed_reuse", UAF, "freed memory was written", "TAMALLOC_CHECK=2", 1},
