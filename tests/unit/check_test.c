@@ -14,6 +14,7 @@
 #include "alloc/decay.h"
 #include "alloc/init.h"
 #include "alloc/segment.h"
+#include "tests/unit/unit_support.h"
 #include "alloc/segmap.h"
 
 static ta_arena test_arena;
@@ -23,16 +24,8 @@ static ta_arena *A = &test_arena;
 static ta_block *blk[NBLK];   /* blk[1], blk[3], blk[5] are free, the rest used; then the tail */
 static const size_t sizes[NBLK] = {40, 100, 16, 200, 64, 300, 1000, 48};
 
-static ta_block *alloc_blk(size_t n) {
-    void *u = ta_arena_alloc(A, ta_block_size_for(n), TA_ALIGN);
-    assert_non_null(u);
-    return ta_block_of(u);
-}
-
-static void free_blk(ta_block *b) {
-    assert_true(ta_block_claim_free(b, b->size));
-    ta_arena_free_local(A, b);
-}
+static ta_block *alloc_blk(size_t n) { return unit_arena_alloc(A, n); }
+static void free_blk(ta_block *b) { unit_arena_free(A, b); }
 
 static int setup(void **state) {
     (void)state;

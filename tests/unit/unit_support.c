@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc/arena.h"
 #include "alloc/platform/os.h"
 
 fault_trap the_trap;
@@ -47,3 +48,14 @@ void fault_trap_arm(void) {
 }
 
 void fault_trap_disarm(void) { ta_fault_set_handler(NULL); }
+
+ta_block *unit_arena_alloc(struct ta_arena *a, size_t n) {
+    void *u = ta_arena_alloc(a, ta_block_size_for(n), TA_ALIGN);
+    if (!u) abort();
+    return ta_block_of(u);
+}
+
+void unit_arena_free(struct ta_arena *a, ta_block *b) {
+    if (!ta_block_claim_free(b, b->size)) abort();
+    ta_arena_free_local(a, b);
+}

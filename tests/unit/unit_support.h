@@ -18,6 +18,12 @@ struct ta_arena;
 ta_segment *fake_segment_new(struct ta_arena *owner);
 void fake_segment_free(ta_segment *s);
 
+/* A USED block of at least n bytes from arena a (ta_arena_alloc); aborts when none comes. */
+ta_block *unit_arena_alloc(struct ta_arena *a, size_t n);
+/* Claims USED block b and frees it into a, as a free by a's own thread does; aborts when b is not
+ * USED. */
+void unit_arena_free(struct ta_arena *a, ta_block *b);
+
 typedef struct fault_trap {
     jmp_buf jb;
     enum ta_fault fault;   /* last fault raised, 0 if none */
