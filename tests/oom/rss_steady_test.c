@@ -2,14 +2,18 @@
  * size over time (issue 12), read from /proc/self/statm at the default TAMALLOC_DECAY_MS. Two
  * long-lived threads replace random slots of a shared ring of 4096 blocks (16 B..2 KiB, one in
  * eight 2..96 KiB): each frees what is there (often the other thread's block: a remote free) and
- * puts a new one in. After WARM rounds of 40,000 replacements each, the resident size of every later
- * round stays within an eighth of the highest of the WARM first (a leak or a heap that keeps spreading
- * grows round after round; how fast the warm-up reaches its plateau depends on scheduling, so the
- * plateau is the warm-up's highest round, not its last). Contents are pattern-checked before every free.
- * WARM is 16 of 32 rounds: with 12 of 24, two copies of the test run side by side (bazel's
- * --runs_per_test, CI's parallel jobs) failed 1 to 3 runs in 12, at 69dcb75 too, the later rounds
- * still climbing 9-14% over a warm-up that had not reached its plateau; with 16 of 32, 16 runs in 16
- * passed, 0.4-6.3% over it. RSS_ROUNDS=N runs N rounds instead of 32, for a soak (README: Tests). */
+ * puts a new one in, 40,000 replacements a round. After a warm-up of WARM rounds, the rounds left
+ * are cut in two windows of equal length, and the later window's highest resident size stays within
+ * a tenth of the earlier's: a leak, or a heap that keeps spreading, adds about the same every round
+ * and shows between the two; a warm-up that reaches its plateau late rises less and less. Contents
+ * are pattern-checked before every free.
+ * Why windows, and 48 rounds: the test compared rounds 13..24 with the highest of rounds 1..12
+ * (bound an eighth) and failed 1 to 3 runs in 12 when two copies ran side by side (at 69dcb75 too),
+ * and in CI at 31c7326 with 16 of 32 (87972 -> 100192 KiB): on a loaded machine the warm-up had not
+ * reached its plateau, and a decay tick in the middle of slow rounds gives pages back and lets them
+ * come again. With the windows, 16 runs in 16 passed with a CPU hog beside two copies (later window
+ * -4.2..+6.8% over the earlier). RSS_ROUNDS=N runs N rounds instead of 48, for a soak (README:
+ * Tests). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,20 +80,22 @@ static void test_steady_live_set_flat_rss(void **state) {
     (void)state;
     const char *v = getenv("RSS_ROUNDS");
     long n = v ? strtol(v, NULL, 10) : 0;
-    rounds = n > WARM && n < 1024 ? (size_t)n : 32;
+    rounds = n > WARM && n < 1024 ? (size_t)n : 48;
     assert_int_equal(pthread_barrier_init(&round_end, NULL, 2), 0);
     static worker w[2] = {{0x51a7u, 0, 0}, {0x9c0ffeeu, 1, 0}};
     pthread_t t[2];
     for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
     for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
     for (int i = 0; i < 2; i++) assert_int_equal(w[i].bad, 0);
-    size_t warm = 0, most = 0;
+    /* after the warm-up, two windows of equal length (see the top of the file) */
+    size_t warm = 0, mid = WARM + (rounds - WARM) / 2, early = 0, late = 0;
     for (size_t r = 0; r < WARM; r++) if (rss_at[r] > warm) warm = rss_at[r];
-    for (size_t r = WARM; r < rounds; r++) if (rss_at[r] > most) most = rss_at[r];
-    print_message("resident: at most %zu KiB in rounds 1..%d (%zu KiB after round %d); at most %zu KiB in rounds %d..%zu; "
-                  "first round %zu KiB\n", warm >> 10, WARM, rss_at[WARM - 1] >> 10, WARM, most >> 10, WARM + 1, rounds,
+    for (size_t r = WARM; r < mid; r++) if (rss_at[r] > early) early = rss_at[r];
+    for (size_t r = mid; r < rounds; r++) if (rss_at[r] > late) late = rss_at[r];
+    print_message("resident: at most %zu KiB in rounds 1..%d; at most %zu KiB in rounds %d..%zu, %zu KiB in rounds %zu..%zu; "
+                  "first round %zu KiB\n", warm >> 10, WARM, early >> 10, WARM + 1, mid, late >> 10, mid + 1, rounds,
                   rss_at[0] >> 10);
-    assert_true(most < warm + warm / 8);
+    assert_true(late < early + early / 10);
     for (size_t i = 0; i < SLOTS; i++) {
         if (ring[i]) ta_free(ring[i]);
         ring[i] = NULL;
