@@ -306,7 +306,11 @@ void ta_cache_tick_slow(void) {
     ta_cache *c = ta_cache_mine();
     c->tick_countdown = TA_CACHE_TICK_FREES;
     ta_arena *a = c->arena;
-    if (a) ta_decay_poll(a);
+    /* the thread's own arena when its tick is due (which ticks the idle ones too), else the idle
+     * arenas whose tick is due: an idle owner's memory goes back a decay time after it went quiet,
+     * whenever this thread's own tick falls */
+    if (a && ta_os_now_ms() >= ta_atomic_load_relaxed(&a->a_next_tick_ms)) ta_decay_tick(a, 0);
+    else ta_decay_tick_idle_others();
 }
 
 void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag) {

@@ -156,9 +156,15 @@ static size_t decay_pass(ta_arena *a, int all, int try_only) {
     }
     /* idle: flagged by the arena's own operations, or no operation for a decay time (an arena no
      * thread holds, ticked by another) */
-    int idle = ta_atomic_load_relaxed(&a->a_tick_due) == 2 || now - ta_atomic_load_relaxed(&a->a_clock_ms) >= ta_opt.decay_ms;
+    uint64_t clock = ta_atomic_load_relaxed(&a->a_clock_ms);
+    int idle = ta_atomic_load_relaxed(&a->a_tick_due) == 2 || now - clock >= ta_opt.decay_ms;
     ta_atomic_store_relaxed(&a->a_tick_due, 0);
-    ta_atomic_store_relaxed(&a->a_next_tick_ms, now + ta_opt.decay_ms);
+    /* The next tick a decay time from now, or sooner: when the arena will have been idle for a
+     * decay time if no operation comes (its last clock read + the decay time), so memory freed just
+     * before an arena goes quiet goes back a decay time after, not nearly two. */
+    uint64_t next = now + ta_opt.decay_ms;
+    if (!idle && clock + ta_opt.decay_ms < next) next = clock + ta_opt.decay_ms;
+    ta_atomic_store_relaxed(&a->a_next_tick_ms, next);
     /* An idle arena's queued remote frees would wait for its owner's next call: they are free
      * memory, so the tick drains them first (a busy owner drains its own). */
     if (idle) ta_arena_drain_all_locked(a);
