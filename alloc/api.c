@@ -1,11 +1,12 @@
-/* api.c - ta_malloc, ta_free, ta_calloc, ta_usable_size: the fast paths, top of file, served by
- * the thread's cache (cache.h). Everything that is not the common case leaves through a
+/* api.c - ta_malloc, ta_free, ta_calloc, ta_usable_size. The fast paths, served by the thread's
+ * cache (cache.h), are in api_fast.h; everything that is not the common case leaves through a
  * TA_NOINLINE ..._slow function: below, or the cache's in cache.c. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "tamalloc.h"
+#include "alloc/api_fast.h"
 #include "alloc/api_internal.h"
 #include "alloc/arena_table.h"
 #include "alloc/cache.h"
@@ -16,77 +17,11 @@
 #include "alloc/large.h"
 #include "alloc/track.h"
 
-static TA_NOINLINE TA_COLD void *malloc_slow(size_t n);
-static TA_NOINLINE TA_COLD void free_slow(void *p, ta_span *sp);
-static TA_NOINLINE TA_COLD TA_NORETURN void free_fault(void *p, ta_segment *s);
+/* The fast paths are in api_fast.h (the C library's malloc and free in shim/override.c compile the
+ * same bodies with their own exits); these are the ta_* names' copies, with the plain exits. */
+TA_EXPORT void *ta_malloc(size_t n) { return ta_malloc_fast(n, ta_malloc_slow); }
 
-/* Fast path, budget: one TLS base, one size compare, the bin's head; then the popped block's
- * safe-linked next pointer is verified (it must stay in the block's segment: a use-after-free write
- * over the link is caught here) and its state goes from CACHED to USED by flipping the state bits of
- * the tag it has (a load and a store). No lock, no atomic read-modify-write. The keyed tag is not
- * recomputed here: a header written over while the block sat in the bin keeps a tag that no longer
- * verifies, with the flip or without, so the block's free (or realloc, or usable size), which
- * verifies the USED tag in full, reports it (misuse case corrupt_cached_header). An empty bin (a
- * thread without a cache yet, an allocator not initialised, TAMALLOC_CACHE=0) and a link out of the
- * segment leave through _slow, which verifies the header as well. */
-TA_EXPORT void *ta_malloc(size_t n) {
-    ta_cache *c = ta_cache_mine();
-    if (TA_LIKELY(n <= TA_CACHE_MAX_REQUEST)) {
-        ta_cache_bin *bin = ta_cache_bin_of_size(c, ta_cache_class(n) * TA_ALIGN);
-        ta_block *b = bin->head;
-        if (TA_LIKELY(b != NULL)) {
-            uintptr_t *slot = (uintptr_t *)ta_block_user(b);
-            ta_block *next = ta_link_decode(slot, *slot);
-            if (TA_UNLIKELY(!ta_cache_link_near(b, next))) {
-                slot = ta_cache_pop_slow(c, bin, b);
-            } else {
-                bin->head = next;
-                ta_atomic_store_relaxed(&bin->a_count, ta_atomic_load_relaxed(&bin->a_count) - 1);
-                ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_CACHED ^ TA_STATE_USED));
-            }
-            ta_track_malloc(slot, n, 0);
-            return slot;
-        }
-    }
-    return malloc_slow(n);
-}
-
-/* Fast path, budget: segmap lookup (two loads, no NULL test: provenance), span kind, alignment and
- * the offset in the segment (the header read below stays inside the mapping), the keyed tag with
- * state USED (a load: a double free, an interior pointer, a forged or corrupted header fail here),
- * then, for a small block of the caller's own arena whose bin has room, a store of state CACHED and
- * a push, and a countdown to the next clock read (every TA_CACHE_TICK_FREES pushes: decay ticks
- * under light traffic too). NULL, large blocks, other arenas' blocks and full bins leave through
- * _slow. */
-TA_EXPORT void ta_free(void *p) {
-    ta_span *sp = ta_segmap_find(p);
-    if (TA_UNLIKELY(sp->kind != TA_SPAN_SEGMENT || ((uintptr_t)p & (TA_ALIGN - 1)) ||
-                    ((uintptr_t)p & (TA_SEGMENT_MASK & ~(uintptr_t)(TA_ALIGN - 1))) == 0)) {
-        free_slow(p, sp);
-        return;
-    }
-    ta_segment *s = (ta_segment *)sp;
-    ta_block *b = ta_block_of(p);
-    size_t size = b->size;
-    uint64_t tag = ta_atomic_load_relaxed(&b->a_tag);
-    if (TA_UNLIKELY(tag != ta_block_tag(b, size, TA_STATE_USED))) free_fault(p, s);
-    ta_track_free(p, size - TA_HDR);
-    ta_cache *c = ta_cache_mine();
-    if (TA_LIKELY(s->arena == c->arena && size <= TA_CACHE_MAX_BLOCK)) {
-        ta_cache_bin *bin = ta_cache_bin_of_size(c, size);
-        uint32_t count = ta_atomic_load_relaxed(&bin->a_count);
-        if (TA_LIKELY(count < ta_atomic_load_relaxed(&bin->a_limit))) {
-            ta_atomic_store_relaxed(&b->a_tag, tag ^ (TA_STATE_USED ^ TA_STATE_CACHED));
-            uintptr_t *slot = (uintptr_t *)p;
-            *slot = ta_link_encode(slot, bin->head);
-            bin->head = b;
-            ta_atomic_store_relaxed(&bin->a_count, count + 1);
-            if (TA_UNLIKELY(--c->tick_countdown < 0)) ta_cache_tick_slow();   /* decay, every 256 */
-            return;
-        }
-    }
-    ta_cache_free_slow(c, s, b, tag);
-}
+TA_EXPORT void ta_free(void *p) { ta_free_fast(p, ta_free_slow, ta_cache_free_slow, ta_cache_tick_slow); }
 
 /* ------------------------------------------------------------------------------------------- */
 
@@ -135,14 +70,14 @@ void *ta_alloc_slow(size_t n, size_t align) {
     return p;
 }
 
-static void *malloc_slow(size_t n) { return ta_alloc_slow(n, TA_ALIGN); }
+void *ta_malloc_slow(size_t n) { return ta_alloc_slow(n, TA_ALIGN); }
 
 /* The header before p (aligned, past its segment's first 16 bytes) did not verify as USED. */
-static void free_fault(void *p, ta_segment *s) {
+void ta_free_fault(void *p, ta_segment *s) {
     ta_diagnose_fault(ta_block_of(p), s->start, s->end, p, "free");
 }
 
-static void free_slow(void *p, ta_span *sp) {
+void ta_free_slow(void *p, ta_span *sp) {
     if (p == NULL) return;
     if (((uintptr_t)p & (TA_ALIGN - 1)) != 0) ta_fault(TA_FAULT_MISALIGNED_POINTER, p, "free");
     if (sp->kind == 0) {

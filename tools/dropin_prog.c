@@ -8,9 +8,10 @@
  *                        TAMALLOC_TRACE=FILE; trace_test.sh counts those calls in FILE.
  *   dropin_prog signal MAP
  *                        with TAMALLOC_HEAP_MAP=MAP: raises SIGUSR2 and checks that the handler
- *                        itself wrote nothing (MAP is still absent), that the next malloc wrote
- *                        MAP (a heap map listing that block's arena), then removes MAP so the
- *                        test can see the at-exit map appear again.
+ *                        itself wrote nothing (MAP is still absent) and that the next calloc
+ *                        wrote MAP; raises it again and checks that malloc/free pairs served by
+ *                        the thread cache write MAP within SIGNAL_MAX_PAIRS pairs; then removes
+ *                        MAP so the test can see the at-exit map appear again.
  * Exit status 0, or 1 with a message. */
 #include <pthread.h>
 #include <signal.h>
@@ -62,21 +63,51 @@ static int file_size(const char *path) {
     return stat(path, &st) == 0 ? (int)st.st_size : -1;
 }
 
+static int is_heap_map(const char *map) {
+    char buf[64] = {0};
+    FILE *f = fopen(map, "r");
+    int ok = f && fread(buf, 1, sizeof buf - 1, f) > 0 && strncmp(buf, "{\"tamalloc_heap_map\":1,", 23) == 0;
+    if (f) fclose(f);
+    if (!ok) fprintf(stderr, "dropin_prog: %s is not a heap map\n", map);
+    return ok;
+}
+
+/* The most cached frees between a SIGUSR2 and the map: the fast paths of malloc and free do not
+ * test the flag, the free countdown's exit does, every TA_CACHE_TICK_FREES (256) cached frees. */
+#define SIGNAL_MAX_PAIRS 257
+
 static int signal_mode(const char *map) {
     if (file_size(map) != -1) { fprintf(stderr, "dropin_prog: %s exists before the signal\n", map); return 1; }
     raise(SIGUSR2);   /* the handler only sets a flag */
     if (file_size(map) != -1) { fprintf(stderr, "dropin_prog: the signal handler wrote the map itself\n"); return 1; }
-    void *p = malloc(777);   /* the next hooked call writes it */
-    int size = file_size(map);
-    if (size <= 0) { fprintf(stderr, "dropin_prog: no heap map after the signal and a malloc\n"); return 1; }
-    char buf[64] = {0};
-    FILE *f = fopen(map, "r");
-    if (!f || fread(buf, 1, sizeof buf - 1, f) == 0 || strncmp(buf, "{\"tamalloc_heap_map\":1,", 23) != 0) {
-        fprintf(stderr, "dropin_prog: %s is not a heap map\n", map);
+    void *p = calloc(1, 777);   /* any name but malloc and free tests the flag on every call */
+    if (file_size(map) <= 0) { fprintf(stderr, "dropin_prog: no heap map after the signal and a calloc\n"); return 1; }
+    if (!is_heap_map(map)) return 1;
+    free(p);
+    unlink(map);
+
+    /* malloc and free served by the thread cache: the map comes at the latest with the countdown. */
+    void *warm[16];
+    for (int i = 0; i < 16; i++) warm[i] = malloc(32);
+    for (int i = 0; i < 16; i++) free(warm[i]);
+    raise(SIGUSR2);
+    int pairs = 0;
+    while (file_size(map) == -1 && pairs < SIGNAL_MAX_PAIRS + 1) {
+        volatile char *q = malloc(32);
+        q[0] = (char)pairs;
+        free((void *)q);
+        pairs++;
+    }
+    if (file_size(map) <= 0) {
+        fprintf(stderr, "dropin_prog: no heap map after the signal and %d cached malloc/free pairs\n", pairs);
         return 1;
     }
-    fclose(f);
-    free(p);
+    if (pairs > SIGNAL_MAX_PAIRS) {
+        fprintf(stderr, "dropin_prog: the heap map came after %d pairs (at most %d)\n", pairs, SIGNAL_MAX_PAIRS);
+        return 1;
+    }
+    if (!is_heap_map(map)) return 1;
+    printf("heap map written after %d cached malloc/free pairs\n", pairs);
     unlink(map);   /* the at-exit map must appear again */
     return 0;
 }

@@ -84,6 +84,8 @@ static TA_NOINLINE int hooks_enter(void) {
     return (h & TA_HOOK_TRACE) != 0 && !hooks_deciding;
 }
 
+void ta_hooks_service(void) { (void)hooks_enter(); }
+
 /* ---------------------------------------------------------------------------------------------
  * The hooked C library calls.
  * ------------------------------------------------------------------------------------------- */

@@ -1,11 +1,15 @@
 /* shim/hooks.h - the drop-in's tooling dispatch: TAMALLOC_TRACE recording (trace.h) and the
- * TAMALLOC_HEAP_MAP file, written at exit and, after a SIGUSR2, by the next allocation call.
+ * TAMALLOC_HEAP_MAP file, written at exit and, after a SIGUSR2, by the next allocation call
+ * that leaves the fast path.
  *
- * The C library names test one word, ta_hooks, on every call: zero (the common case, after the
- * first call) costs one relaxed load and a not-taken branch; non-zero sends the call to its
- * ta_hooked_* twin here, which services a pending heap-map request, calls the ta_* function and
- * records it. Linked only into tamalloc_override and libtamalloc.so: a program that uses only the
- * ta_* API gets neither the constructor nor the SIGUSR2 handler of this file. */
+ * The C library names test one word, ta_hooks: malloc and free in their exits only (api_fast.h;
+ * tracing turns the thread cache off, so every traced call reaches one, and a heap map requested
+ * by SIGUSR2 is written at the next exit, at the latest when the free countdown runs out), the
+ * other names on every call. Zero (the common case, after the first call) costs one relaxed load
+ * and a not-taken branch; non-zero sends the call to its ta_hooked_* twin here, which services a
+ * pending heap-map request, calls the ta_* function and records it. Linked only into
+ * tamalloc_override and libtamalloc.so: a program that uses only the ta_* API gets neither the
+ * constructor nor the SIGUSR2 handler of this file. */
 #ifndef TA_SHIM_HOOKS_H
 #define TA_SHIM_HOOKS_H
 
@@ -22,6 +26,10 @@ enum {
 extern ta_atomic_int ta_hooks TA_HIDDEN;
 
 static TA_ALWAYS_INLINE int ta_hooks_active(void) { return ta_atomic_load_relaxed(&ta_hooks) != 0; }
+
+/* Decides the hooks at the first call and writes a pending heap map; for an exit that has done its
+ * call's work already (free's tick countdown). */
+TA_HIDDEN void ta_hooks_service(void);
 
 /* The C library names' work when ta_hooks is non-zero. */
 TA_HIDDEN void *ta_hooked_malloc(size_t size);

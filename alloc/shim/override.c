@@ -18,12 +18,14 @@
 #include <stdlib.h>
 
 #include "tamalloc.h"
+#include "alloc/api_fast.h"
 #include "alloc/platform/compiler.h"
 #include "alloc/platform/os.h"
 #include "alloc/shim/hooks.h"
 
-/* TAMALLOC_TRACE and the SIGUSR2 heap map (hooks.h): one relaxed load of ta_hooks per call; when it
- * is non-zero (first call, tracing, a pending heap map) the call goes to its ta_hooked_* twin. */
+/* TAMALLOC_TRACE and the SIGUSR2 heap map (hooks.h): the names other than malloc and free test
+ * ta_hooks with one relaxed load per call; when it is non-zero (first call, tracing, a pending heap
+ * map) the call goes to its ta_hooked_* twin. */
 #define TA_HOOKED(hooked, plain) (TA_UNLIKELY(ta_hooks_active()) ? (hooked) : (plain))
 
 /* Declared here: glibc 2.36's headers do not declare these (C23 and removed glibc names). */
@@ -38,8 +40,32 @@ void *__libc_memalign(size_t alignment, size_t size);
 void *__libc_valloc(size_t size);
 void *__libc_pvalloc(size_t size);
 
-TA_EXPORT void *malloc(size_t size) { return TA_HOOKED(ta_hooked_malloc(size), ta_malloc(size)); }
-TA_EXPORT void free(void *p) { TA_HOOKED(ta_hooked_free(p), ta_free(p)); }
+/* malloc and free: the fast paths of ta_malloc and ta_free (api_fast.h), compiled here with exits
+ * that look at ta_hooks, so that the common call tests nothing more than ta_malloc does. Tracing
+ * turns the thread cache off, so every traced call reaches an exit; a pending heap map is written at
+ * the next exit. */
+static TA_NOINLINE void *malloc_exit(size_t size) {
+    if (TA_UNLIKELY(ta_hooks_active())) return ta_hooked_malloc(size);
+    return ta_malloc_slow(size);
+}
+static TA_NOINLINE TA_COLD void free_span_exit(void *p, ta_span *sp) {
+    if (TA_UNLIKELY(ta_hooks_active())) ta_hooked_free(p);
+    else ta_free_slow(p, sp);
+}
+/* b is p's header, verified USED: the hooked free verifies it again and frees it. */
+static TA_NOINLINE void free_cache_exit(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag) {
+    if (TA_UNLIKELY(ta_hooks_active())) ta_hooked_free(ta_block_user(b));
+    else ta_cache_free_slow(c, s, b, tag);
+}
+/* The block went into the bin already (the cache is on, so nothing is being traced): a pending heap
+ * map is written, then decay ticks as ta_free's countdown would. */
+static TA_NOINLINE void free_tick_exit(void) {
+    if (TA_UNLIKELY(ta_hooks_active())) ta_hooks_service();
+    ta_cache_tick_slow();
+}
+
+TA_EXPORT void *malloc(size_t size) { return ta_malloc_fast(size, malloc_exit); }
+TA_EXPORT void free(void *p) { ta_free_fast(p, free_span_exit, free_cache_exit, free_tick_exit); }
 TA_EXPORT void *calloc(size_t n, size_t size) { return TA_HOOKED(ta_hooked_calloc(n, size), ta_calloc(n, size)); }
 TA_EXPORT void *realloc(void *p, size_t size) { return TA_HOOKED(ta_hooked_realloc(p, size), ta_realloc(p, size)); }
 TA_EXPORT void *reallocarray(void *p, size_t n, size_t size) {

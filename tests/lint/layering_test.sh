@@ -45,6 +45,7 @@ header_rank() {
         check.h | stats.h) echo 51 ;;
         init.h) echo 52 ;;
         api_internal.h) echo 60 ;;
+        api_fast.h) echo 61 ;;
         shim/trace.h) echo 70 ;;
         shim/hooks.h) echo 71 ;;
         *) echo "" ;;
@@ -64,7 +65,7 @@ source_module() {
 file_rank() {
     case "$1" in
         *.h) header_rank "$1" ;;
-        api*.c) echo 61 ;;
+        api*.c) echo 62 ;;
         shim/override.c) echo 72 ;;
         *.c) header_rank "$(source_module "$1")" ;;
     esac
