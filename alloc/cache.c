@@ -20,21 +20,32 @@
 
 __thread ta_cache ta_cache_tls TA_TLS_IE;
 
-static int cache_enabled;                        /* read-only after init */
-static uint32_t cache_limit[TA_CACHE_BINS];      /* configured blocks per bin; read-only after init */
+/* Read-only after init. */
+static int cache_enabled;
+static size_t cache_budget;                      /* bytes one thread may cache: TAMALLOC_CACHE_BYTES */
+static uint16_t cache_max[TA_CACHE_BINS];        /* the most blocks bin i may hold: the whole budget,
+                                                    at most TA_CACHE_BIN_MAX */
+static uint16_t cache_start[TA_CACHE_BINS];      /* bin i's limit at set-up: an equal share of a
+                                                    TA_CACHE_START_PART of the budget */
+static uint64_t cache_scavenge_period_ms;        /* TAMALLOC_DECAY_MS */
 static ta_lock registry_lock;
 static ta_cache *registry;                       /* guarded by registry_lock */
 
-void ta_cache_init(int enabled, size_t bytes_per_thread) {
+void ta_cache_init(int enabled, size_t bytes_per_thread, unsigned scavenge_ms) {
     ta_lock_init(&registry_lock, TA_RANK_CACHE_REGISTRY);
-    /* An equal share of the budget per bin: the blocks a thread can cache, whole block sizes
-     * counted, never exceed bytes_per_thread. */
-    size_t share = bytes_per_thread / (TA_CACHE_BINS - 2);
+    /* Every bin starts with an equal share of part of the budget; the rest goes to the bins whose
+     * blocks are reused (cache_grow): the limits' bytes never exceed bytes_per_thread, so neither
+     * do the blocks a thread caches. */
+    size_t share = bytes_per_thread / TA_CACHE_START_PART / (TA_CACHE_BINS - 2);
     for (unsigned i = 2; i < TA_CACHE_BINS; i++) {
-        size_t n = share / (i * TA_ALIGN);
-        cache_limit[i] = (uint32_t)(n < TA_CACHE_BIN_MAX ? n : TA_CACHE_BIN_MAX);
+        size_t size = i * TA_ALIGN, most = bytes_per_thread / size, start = share / size;
+        cache_max[i] = (uint16_t)(most < TA_CACHE_BIN_MAX ? most : TA_CACHE_BIN_MAX);
+        cache_start[i] = (uint16_t)(start < cache_max[i] ? start : cache_max[i]);
     }
-    cache_enabled = enabled && cache_limit[2] > 0;
+    cache_budget = bytes_per_thread;
+    cache_scavenge_period_ms = scavenge_ms;
+    /* off when the budget is too small for one 32-byte block per bin */
+    cache_enabled = enabled && bytes_per_thread / (TA_CACHE_BINS - 2) >= 2 * TA_ALIGN;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -76,8 +87,35 @@ static TA_ALWAYS_INLINE void cache_link(ta_block *b, ta_block *next) {
  * Set-up, registry, limits.
  * ------------------------------------------------------------------------------------------- */
 
+/* Every bin back to its start limit, the rest of the budget to room (set-up, after a collect). */
 static void cache_set_limits(ta_cache *c) {
-    for (unsigned i = 0; i < TA_CACHE_BINS; i++) ta_atomic_store_relaxed(&c->bins[i].a_limit, cache_limit[i]);
+    size_t held = 0;
+    for (unsigned i = 0; i < TA_CACHE_BINS; i++) {
+        c->lim[i] = cache_start[i];
+        held += (size_t)cache_start[i] * i * TA_ALIGN;
+        ta_atomic_store_relaxed(&c->bins[i].a_limit, cache_start[i]);
+    }
+    c->room = cache_budget - held;
+    c->refilled[0] = c->refilled[1] = c->touched[0] = c->touched[1] = 0;
+}
+
+static TA_ALWAYS_INLINE uint64_t cache_bit(size_t cls) { return (uint64_t)1 << (cls & 63); }
+
+/* Bin cls overflowed: a free found it at its limit. If it was refilled since its last overflow,
+ * the blocks it gave back then were wanted again, so its limit doubles (by one block from 0), as
+ * far as cache_max and the room left in the budget allow. Returns the bin's limit now. */
+static uint32_t cache_grow(ta_cache *c, size_t cls) {
+    uint32_t lim = c->lim[cls];
+    c->touched[cls >> 6] |= cache_bit(cls);
+    if (!(c->refilled[cls >> 6] & cache_bit(cls))) return lim;
+    c->refilled[cls >> 6] &= ~cache_bit(cls);
+    size_t size = cls * TA_ALIGN, add = lim ? lim : 1;
+    if (add > (size_t)cache_max[cls] - lim) add = (size_t)cache_max[cls] - lim;
+    if (add > c->room / size) add = c->room / size;
+    lim += (uint32_t)add;
+    c->room -= add * size;
+    c->lim[cls] = (uint16_t)lim;
+    return lim;
 }
 
 /* First slow path of a thread: joins the registry and arms the thread-exit flush, or turns the
@@ -109,26 +147,35 @@ static void cache_unregister(ta_cache *c) {
  * Flush: bins back to the arena, outboxes to their owners' queues.
  * ------------------------------------------------------------------------------------------- */
 
-/* Leaves the newest keep blocks on the bin and returns the rest to the arena under one lock. */
+/* Leaves the newest keep blocks on the bin and returns the rest to the arena, TA_CACHE_FLUSH_CHUNK
+ * blocks under one lock. The chain is verified (links, headers) before any block leaves it. */
 static void cache_flush_bin(ta_cache *c, ta_cache_bin *bin, uint32_t keep) {
     uint32_t count = ta_atomic_load_relaxed(&bin->a_count);
     if (count <= keep) return;
-    ta_block *batch[TA_CACHE_BIN_MAX];
     ta_block *last_kept = NULL, *b = bin->head;
     for (uint32_t i = 0; i < keep; i++) {
         last_kept = b;
         b = cache_next(c, b);
     }
+    ta_block *first = b;
     uint32_t n = 0;
     for (; b != NULL && n < count - keep; n++) {
         if (TA_UNLIKELY(!ta_block_is(b, TA_STATE_CACHED))) cache_header_fault(b);
-        batch[n] = b;
         b = cache_next(c, b);
     }
     if (TA_UNLIKELY(b != NULL || n != count - keep)) cache_link_fault(last_kept ? last_kept : bin->head);
     if (last_kept) cache_link(last_kept, NULL); else bin->head = NULL;
     ta_atomic_store_relaxed(&bin->a_count, keep);
-    ta_arena_free_batch(c->arena, batch, n);
+    /* each link is read (and verified) again before its block leaves: the chain is out of the bin */
+    ta_block *batch[TA_CACHE_FLUSH_CHUNK];
+    size_t k = 0;
+    for (b = first; n > 0; n--) {
+        ta_block *next = n > 1 ? cache_next(c, b) : NULL;
+        batch[k++] = b;
+        if (k == TA_CACHE_FLUSH_CHUNK) { ta_arena_free_batch(c->arena, batch, k); k = 0; }
+        b = next;
+    }
+    if (k) ta_arena_free_batch(c->arena, batch, k);
 }
 
 /* Pushes an outbox's chain to its owner's remote queue with one compare-and-swap. */
@@ -203,7 +250,10 @@ static void cache_take_remote(ta_cache *c, ta_arena *a) {
         ta_block *next = ta_remote_next(b);
         size_t size = b->size;
         ta_cache_bin *bin = size <= TA_CACHE_MAX_BLOCK ? ta_cache_bin_of_size(c, size) : NULL;
-        if (bin && ta_atomic_load_relaxed(&bin->a_count) < cache_limit[size / TA_ALIGN]) {
+        /* a full bin grows as at a local free's overflow: a refill since its last overflow means
+         * the remote frees it takes are reused (a producer's); a_limit follows at the next free */
+        uint32_t count = bin ? ta_atomic_load_relaxed(&bin->a_count) : 0;
+        if (bin && (count < c->lim[size / TA_ALIGN] || count < cache_grow(c, size / TA_ALIGN))) {
             ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_QUEUED ^ TA_STATE_CACHED));
             cache_link(b, bin->head);
             bin->head = b;
@@ -247,8 +297,11 @@ void *ta_cache_refill_slow(ta_cache *c, ta_arena *a, size_t n) {
         return cache_pop(bin, b, cache_next(c, b));
     }
     /* One block for the caller and a batch to cache, carved side by side from one free run. The
-     * batch starts small and doubles with each refill of the bin, up to half its limit. */
-    uint32_t cap = cache_limit[cls] / 2, fill = c->fill[cls] ? c->fill[cls] : TA_CACHE_FILL_FIRST;
+     * batch starts small and doubles with each refill of the bin, up to half its limit. A refill
+     * marks the bin: if it overflows next, its blocks are reused and its limit grows. */
+    c->refilled[cls >> 6] |= cache_bit(cls);
+    c->touched[cls >> 6] |= cache_bit(cls);
+    uint32_t cap = c->lim[cls] / 2, fill = c->fill[cls] ? c->fill[cls] : TA_CACHE_FILL_FIRST;
     if (fill > cap) fill = cap;
     c->fill[cls] = (uint16_t)(fill * 2 < cap ? fill * 2 : cap);
     ta_block *first;
@@ -302,14 +355,34 @@ static void cache_free_remote(ta_cache *c, ta_segment *s, ta_block *b, uint64_t 
     }
 }
 
+/* Once per decay time (from the tick): a bin that was neither refilled nor overflowed since the
+ * last scavenge gives back half its limit's growth (its limit halves, down to its start), and the
+ * blocks it holds past the new limit go back to the arena. A bin in steady use keeps what it grew
+ * to; one whose reuse stopped returns its blocks and its share of the budget over a few periods. */
+static void cache_scavenge(ta_cache *c, uint64_t now) {
+    c->scavenge_ms = now + cache_scavenge_period_ms;
+    cache_service(c);
+    for (unsigned i = 2; i < TA_CACHE_BINS; i++) {
+        if ((c->touched[i >> 6] & cache_bit(i)) || c->lim[i] <= cache_start[i]) continue;
+        uint32_t lim = c->lim[i] / 2 > cache_start[i] ? c->lim[i] / 2 : cache_start[i];
+        c->room += (size_t)(c->lim[i] - lim) * i * TA_ALIGN;
+        c->lim[i] = (uint16_t)lim;
+        cache_flush_bin(c, &c->bins[i], lim);
+        if (ta_atomic_load_relaxed(&c->bins[i].a_limit) != 0) ta_atomic_store_relaxed(&c->bins[i].a_limit, lim);
+    }
+    c->touched[0] = c->touched[1] = 0;
+}
+
 void ta_cache_tick_slow(void) {
     ta_cache *c = ta_cache_mine();
     c->tick_countdown = TA_CACHE_TICK_FREES;
+    uint64_t now = ta_os_now_ms();
+    if (c->state == TA_CACHE_ON && now >= c->scavenge_ms) cache_scavenge(c, now);
     ta_arena *a = c->arena;
     /* the thread's own arena when its tick is due (which ticks the idle ones too), else the idle
      * arenas whose tick is due: an idle owner's memory goes back a decay time after it went quiet,
      * whenever this thread's own tick falls */
-    if (a && ta_os_now_ms() >= ta_atomic_load_relaxed(&a->a_next_tick_ms)) ta_decay_tick(a, 0);
+    if (a && now >= ta_atomic_load_relaxed(&a->a_next_tick_ms)) ta_decay_tick(a, 0);
     else ta_decay_tick_idle_others();
 }
 
@@ -318,20 +391,23 @@ void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag) {
     if (a != c->arena) { cache_free_remote(c, s, b, tag); return; }
     size_t size = b->size, cls = size / TA_ALIGN;
     if (c->state == TA_CACHE_NEW) cache_setup(c);
-    if (c->state == TA_CACHE_ON && size <= TA_CACHE_MAX_BLOCK && cache_limit[cls] != 0) {
+    if (c->state == TA_CACHE_ON && size <= TA_CACHE_MAX_BLOCK && cache_max[cls] != 0) {
         cache_service(c);
         ta_cache_bin *bin = &c->bins[cls];
-        ta_atomic_store_relaxed(&bin->a_limit, cache_limit[cls]);   /* lowered by a collect request */
-        uint32_t count = ta_atomic_load_relaxed(&bin->a_count);
-        if (count >= cache_limit[cls]) {
-            cache_flush_bin(c, bin, cache_limit[cls] / 2);
+        uint32_t count = ta_atomic_load_relaxed(&bin->a_count), lim = c->lim[cls];
+        if (count >= lim && count >= (lim = cache_grow(c, cls))) {
+            cache_flush_bin(c, bin, lim / 2);
             ta_decay_maybe(a);
         }
-        ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_USED ^ TA_STATE_CACHED));
-        cache_link(b, bin->head);
-        bin->head = b;
-        ta_atomic_store_relaxed(&bin->a_count, ta_atomic_load_relaxed(&bin->a_count) + 1);
-        return;
+        ta_atomic_store_relaxed(&bin->a_limit, lim);   /* grown, or lowered by a collect request */
+        if (lim != 0) {   /* 0: a start share too small for one block, and no room to grow */
+            ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_USED ^ TA_STATE_CACHED));
+            cache_link(b, bin->head);
+            bin->head = b;
+            ta_atomic_store_relaxed(&bin->a_count, ta_atomic_load_relaxed(&bin->a_count) + 1);
+            if (TA_UNLIKELY(--c->tick_countdown < 0)) ta_cache_tick_slow();   /* as the fast push counts */
+            return;
+        }
     }
     /* Not cached: the block goes back to the arena now (verified USED by the caller). */
     ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_USED ^ TA_STATE_QUEUED));

@@ -14,9 +14,11 @@
  *   +------------------------------+
  *
  * Invariants: every block on bins[i] has size i * TA_ALIGN, state CACHED, and lies in a segment of
- *   c->arena; bins[i].count is the length of its list and <= the bin's configured limit (a_limit
- *   itself may be lowered to 0 by another thread's ta_collect, which sends the next free to the
- *   slow path, where the bin is flushed); out[j] holds a chain of count (< TA_OUTBOX_BATCH) QUEUED
+ *   c->arena; bins[i].count is the length of its list and <= lim[i], the bin's limit now (a_limit
+ *   holds it; another thread's ta_collect may lower a_limit to 0, which sends the next free to the
+ *   slow path, where the bin is flushed); the limits' bytes, sum of lim[i] * i * TA_ALIGN, plus
+ *   room, are the thread's budget (TAMALLOC_CACHE_BYTES), so the blocks a thread caches never
+ *   exceed it; out[j] holds a chain of count (< TA_OUTBOX_BATCH) QUEUED
  *   blocks of owner, or owner == NULL and nothing; an owner with no live thread is never batched
  *   for (its frees are pushed and drained at once, as without the cache). Only the owning thread touches heads, links and
  *   outboxes; counts and limits are relaxed atomics because stats and ta_collect read and write them
@@ -67,6 +69,15 @@ typedef struct ta_cache {
     ta_outbox out[TA_OUTBOX_SLOTS];   /* remote frees batched per owning arena (index % slots) */
     uint16_t fill[TA_CACHE_BINS];     /* blocks the bin's next refill caches: starts small, doubles
                                          per refill up to half its limit (owner only) */
+    uint16_t lim[TA_CACHE_BINS];      /* the bin's limit now (owner only; a_limit holds it, except
+                                         while a collect request holds a_limit at 0): it starts at
+                                         the bin's start share, doubles at an overflow that follows
+                                         a refill (the bin's blocks are reused), and halves back at
+                                         a scavenge that finds the bin untouched */
+    uint64_t refilled[2];             /* bit per bin: refilled since its last overflow (owner only) */
+    uint64_t touched[2];              /* bit per bin: refilled or overflowed since the last scavenge */
+    size_t room;                      /* budget bytes that no bin's limit holds yet (owner only) */
+    uint64_t scavenge_ms;             /* the next scavenge, by the monotonic clock (owner only) */
     int32_t tick_countdown;  /* cached frees until the next clock read (ta_cache_tick_slow): light
                                 traffic served from the bins alone still ticks decay; owner only */
     struct ta_cache *next;   /* the registry of live caches; guarded by the registry lock */
@@ -97,7 +108,9 @@ static TA_ALWAYS_INLINE int ta_cache_link_near(const ta_block *b, const ta_block
 }
 
 /* Set-up and per-thread life. */
-TA_HIDDEN void ta_cache_init(int enabled, size_t bytes_per_thread);
+/* bytes_per_thread: TAMALLOC_CACHE_BYTES; scavenge_ms: the period of the bins' scavenge (the decay
+ * time). */
+TA_HIDDEN void ta_cache_init(int enabled, size_t bytes_per_thread, unsigned scavenge_ms);
 /* Thread exit: flushes the bins and the outboxes, turns the cache off for the rest of the thread's
  * life (its destructors allocate straight from the arena) and leaves the registry. */
 TA_HIDDEN void ta_cache_thread_exit(void);

@@ -43,7 +43,10 @@
 #define TA_CACHE_BYTES_DEFAULT ((size_t)1 << 20)    /* per thread, TAMALLOC_CACHE_BYTES */
 #define TA_CACHE_BYTES_MIN     ((size_t)0)
 #define TA_CACHE_BYTES_MAX     ((size_t)64 << 20)
-#define TA_CACHE_BIN_MAX       2048u   /* blocks one bin may hold, whatever the byte budget */
+#define TA_CACHE_BIN_MAX       4096u   /* blocks one bin may hold, whatever the byte budget */
+#define TA_CACHE_START_PART    4u     /* a quarter of the budget is shared equally by the bins at
+                                         set-up; the rest goes to the bins whose blocks are reused */
+#define TA_CACHE_FLUSH_CHUNK   256u   /* blocks a flush gives back under one arena lock */
 #define TA_CACHE_FILL_FIRST    3u     /* blocks a bin's first refill caches (then doubling): a
                                          short-lived thread touches little memory */
 #define TA_CACHE_TICK_FREES    256    /* cached frees between two clock reads of a thread */

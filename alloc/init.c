@@ -68,7 +68,7 @@ static void init_phase1(void) {
     ta_arena_table_init(arenas);
     /* TAMALLOC_TRACE: no cache, so that every call of the drop-in's malloc and free reaches the exit
      * that records it (api_fast.h). */
-    ta_cache_init(ta_opt.cache && !ta_opt.trace[0], ta_opt.cache_bytes);
+    ta_cache_init(ta_opt.cache && !ta_opt.trace[0], ta_opt.cache_bytes, ta_opt.decay_ms);
     ta_tls_init(init_thread_exit);
     if (ta_opt.check >= 2) ta_arena_full_check = ta_arena_check_or_fault_locked;
 }
