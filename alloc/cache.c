@@ -25,27 +25,30 @@ static int cache_enabled;
 static size_t cache_budget;                      /* bytes one thread may cache: TAMALLOC_CACHE_BYTES */
 static uint16_t cache_max[TA_CACHE_BINS];        /* the most blocks bin i may hold: the whole budget,
                                                     at most TA_CACHE_BIN_MAX */
-static uint16_t cache_start[TA_CACHE_BINS];      /* bin i's limit at set-up: an equal share of a
-                                                    TA_CACHE_START_PART of the budget */
+static uint16_t cache_start[TA_CACHE_BINS];      /* bin i's limit at set-up: for the small bins an
+                                                    equal share of a TA_CACHE_START_PART of the
+                                                    budget, 0 for the larger ones */
 static uint64_t cache_scavenge_period_ms;        /* TAMALLOC_DECAY_MS */
 static ta_lock registry_lock;
 static ta_cache *registry;                       /* guarded by registry_lock */
 
 void ta_cache_init(int enabled, size_t bytes_per_thread, unsigned scavenge_ms) {
     ta_lock_init(&registry_lock, TA_RANK_CACHE_REGISTRY);
-    /* Every bin starts with an equal share of part of the budget; the rest goes to the bins whose
-     * blocks are reused (cache_grow): the limits' bytes never exceed bytes_per_thread, so neither
-     * do the blocks a thread caches. */
-    size_t share = bytes_per_thread / TA_CACHE_START_PART / (TA_CACHE_BINS - 2);
+    /* Every small bin starts with an equal share of part of the budget, the larger bins with none
+     * (a block of 1-4 KiB held for nothing is a hole the arena cannot use); the rest goes to the
+     * bins whose blocks are reused (cache_grow): the limits' bytes never exceed bytes_per_thread,
+     * so neither do the blocks a thread caches. */
+    size_t share = bytes_per_thread / TA_CACHE_START_PART / TA_CACHE_SMALL_BINS;
     for (unsigned i = 2; i < TA_CACHE_BINS; i++) {
-        size_t size = i * TA_ALIGN, most = bytes_per_thread / size, start = share / size;
+        size_t size = i * TA_ALIGN, most = bytes_per_thread / size;
+        size_t start = size <= TA_CACHE_SMALL_BLOCK ? share / size : 0;
         cache_max[i] = (uint16_t)(most < TA_CACHE_BIN_MAX ? most : TA_CACHE_BIN_MAX);
         cache_start[i] = (uint16_t)(start < cache_max[i] ? start : cache_max[i]);
     }
     cache_budget = bytes_per_thread;
     cache_scavenge_period_ms = scavenge_ms;
     /* off when the budget is too small for one 32-byte block per bin */
-    cache_enabled = enabled && bytes_per_thread / (TA_CACHE_BINS - 2) >= 2 * TA_ALIGN;
+    cache_enabled = enabled && bytes_per_thread / TA_CACHE_SMALL_BINS >= 2 * TA_ALIGN;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -96,26 +99,46 @@ static void cache_set_limits(ta_cache *c) {
         ta_atomic_store_relaxed(&c->bins[i].a_limit, cache_start[i]);
     }
     c->room = cache_budget - held;
-    c->refilled[0] = c->refilled[1] = c->touched[0] = c->touched[1] = 0;
+    c->large_room = cache_budget / TA_CACHE_LARGE_PART;
+    for (unsigned i = 0; i < TA_CACHE_BINS; i++) c->refills[i] = 0;
+    for (unsigned w = 0; w < sizeof c->touched / sizeof c->touched[0]; w++) c->touched[w] = 0;
 }
 
 static TA_ALWAYS_INLINE uint64_t cache_bit(size_t cls) { return (uint64_t)1 << (cls & 63); }
 
-/* Bin cls overflowed: a free found it at its limit. If it was refilled since its last overflow,
- * the blocks it gave back then were wanted again, so its limit doubles (by one block from 0), as
- * far as cache_max and the room left in the budget allow. Returns the bin's limit now. */
-static uint32_t cache_grow(ta_cache *c, size_t cls) {
+/* A larger bin (past TA_CACHE_SMALL_BLOCK) with limit 0 is inactive: its sizes take the paths of
+ * uncached sizes, and nothing of it is cached, until a run of TA_CACHE_LARGE_RUN allocations of its
+ * size in a row activates it (cache_refill_slow). A random mix of sizes never does; a batch of one
+ * size does at once. */
+static TA_ALWAYS_INLINE int cache_bin_active(const ta_cache *c, size_t cls) {
+    return cls * TA_ALIGN <= TA_CACHE_SMALL_BLOCK || c->lim[cls] != 0;
+}
+
+/* Adds up to add blocks to bin cls's limit, as far as cache_max and the room left in the budget
+ * (for a larger bin, in its part of the budget) allow. Returns the bin's limit now. */
+static uint32_t cache_raise(ta_cache *c, size_t cls, size_t add) {
     uint32_t lim = c->lim[cls];
-    c->touched[cls >> 6] |= cache_bit(cls);
-    if (!(c->refilled[cls >> 6] & cache_bit(cls))) return lim;
-    c->refilled[cls >> 6] &= ~cache_bit(cls);
-    size_t size = cls * TA_ALIGN, add = lim ? lim : 1;
+    size_t size = cls * TA_ALIGN;
+    int large = size > TA_CACHE_SMALL_BLOCK;
     if (add > (size_t)cache_max[cls] - lim) add = (size_t)cache_max[cls] - lim;
     if (add > c->room / size) add = c->room / size;
+    if (large && add > c->large_room / size) add = c->large_room / size;
     lim += (uint32_t)add;
     c->room -= add * size;
+    if (large) c->large_room -= add * size;
     c->lim[cls] = (uint16_t)lim;
     return lim;
+}
+
+/* Bin cls overflowed: a free found it at its limit. If it was refilled since its last overflow,
+ * the blocks it gave back then were wanted again, so its limit doubles (cache_raise). Returns the
+ * bin's limit now. */
+static uint32_t cache_grow(ta_cache *c, size_t cls) {
+    unsigned refills = c->refills[cls];
+    c->touched[cls >> 6] |= cache_bit(cls);
+    c->refills[cls] = 0;
+    if (refills == 0) return c->lim[cls];
+    return cache_raise(c, cls, c->lim[cls] ? c->lim[cls] : 1);
 }
 
 /* First slow path of a thread: joins the registry and arms the thread-exit flush, or turns the
@@ -253,7 +276,8 @@ static void cache_take_remote(ta_cache *c, ta_arena *a) {
         /* a full bin grows as at a local free's overflow: a refill since its last overflow means
          * the remote frees it takes are reused (a producer's); a_limit follows at the next free */
         uint32_t count = bin ? ta_atomic_load_relaxed(&bin->a_count) : 0;
-        if (bin && (count < c->lim[size / TA_ALIGN] || count < cache_grow(c, size / TA_ALIGN))) {
+        if (bin && cache_bin_active(c, size / TA_ALIGN) &&
+            (count < c->lim[size / TA_ALIGN] || count < cache_grow(c, size / TA_ALIGN))) {
             ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_QUEUED ^ TA_STATE_CACHED));
             cache_link(b, bin->head);
             bin->head = b;
@@ -287,9 +311,20 @@ void *ta_cache_refill_slow(ta_cache *c, ta_arena *a, size_t n) {
             return p;
         }
     }
+    size_t cls = bsize / TA_ALIGN;
+    if (!cache_bin_active(c, cls)) {
+        /* an inactive larger bin: served as an uncached size, unless this allocation makes a run */
+        if (cls != c->run_cls) {
+            c->run_cls = (uint16_t)cls;
+            c->run_len = 0;
+        }
+        if (++c->run_len < TA_CACHE_LARGE_RUN || cache_raise(c, cls, 1) == 0)
+            return ta_cache_alloc_uncached_slow(c, a, bsize, TA_ALIGN);
+        c->touched[cls >> 6] |= cache_bit(cls);
+        ta_atomic_store_relaxed(&c->bins[cls].a_limit, c->lim[cls]);
+    }
     cache_service(c);
     if (ta_remote_nonempty(&a->remote)) cache_take_remote(c, a);
-    size_t cls = bsize / TA_ALIGN;
     ta_cache_bin *bin = &c->bins[cls];
     if (bin->head != NULL) {   /* remote frees just taken; malloc(0) with bin 2 filled; a flush request */
         ta_block *b = bin->head;
@@ -299,7 +334,7 @@ void *ta_cache_refill_slow(ta_cache *c, ta_arena *a, size_t n) {
     /* One block for the caller and a batch to cache, carved side by side from one free run. The
      * batch starts small and doubles with each refill of the bin, up to half its limit. A refill
      * marks the bin: if it overflows next, its blocks are reused and its limit grows. */
-    c->refilled[cls >> 6] |= cache_bit(cls);
+    if (c->refills[cls] < 255) c->refills[cls]++;
     c->touched[cls >> 6] |= cache_bit(cls);
     uint32_t cap = c->lim[cls] / 2, fill = c->fill[cls] ? c->fill[cls] : TA_CACHE_FILL_FIRST;
     if (fill > cap) fill = cap;
@@ -366,11 +401,12 @@ static void cache_scavenge(ta_cache *c, uint64_t now) {
         if ((c->touched[i >> 6] & cache_bit(i)) || c->lim[i] <= cache_start[i]) continue;
         uint32_t lim = c->lim[i] / 2 > cache_start[i] ? c->lim[i] / 2 : cache_start[i];
         c->room += (size_t)(c->lim[i] - lim) * i * TA_ALIGN;
+        if (i * TA_ALIGN > TA_CACHE_SMALL_BLOCK) c->large_room += (size_t)(c->lim[i] - lim) * i * TA_ALIGN;
         c->lim[i] = (uint16_t)lim;
         cache_flush_bin(c, &c->bins[i], lim);
         if (ta_atomic_load_relaxed(&c->bins[i].a_limit) != 0) ta_atomic_store_relaxed(&c->bins[i].a_limit, lim);
     }
-    c->touched[0] = c->touched[1] = 0;
+    for (unsigned w = 0; w < sizeof c->touched / sizeof c->touched[0]; w++) c->touched[w] = 0;
 }
 
 void ta_cache_tick_slow(void) {
@@ -391,7 +427,7 @@ void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag) {
     if (a != c->arena) { cache_free_remote(c, s, b, tag); return; }
     size_t size = b->size, cls = size / TA_ALIGN;
     if (c->state == TA_CACHE_NEW) cache_setup(c);
-    if (c->state == TA_CACHE_ON && size <= TA_CACHE_MAX_BLOCK && cache_max[cls] != 0) {
+    if (c->state == TA_CACHE_ON && size <= TA_CACHE_MAX_BLOCK && cache_max[cls] != 0 && cache_bin_active(c, cls)) {
         cache_service(c);
         ta_cache_bin *bin = &c->bins[cls];
         uint32_t count = ta_atomic_load_relaxed(&bin->a_count), lim = c->lim[cls];

@@ -74,9 +74,16 @@ typedef struct ta_cache {
                                          the bin's start share, doubles at an overflow that follows
                                          a refill (the bin's blocks are reused), and halves back at
                                          a scavenge that finds the bin untouched */
-    uint64_t refilled[2];             /* bit per bin: refilled since its last overflow (owner only) */
-    uint64_t touched[2];              /* bit per bin: refilled or overflowed since the last scavenge */
+    uint8_t refills[TA_CACHE_BINS];   /* refills of the bin since its last overflow, at most 255
+                                         (owner only) */
+    uint16_t run_cls, run_len;        /* the bin of the last allocations an inactive larger bin
+                                         served uncached, and how many in a row (owner only) */
+    uint64_t touched[(TA_CACHE_BINS + 63) / 64];    /* bit per bin: refilled or overflowed since the
+                                                       last scavenge */
     size_t room;                      /* budget bytes that no bin's limit holds yet (owner only) */
+    size_t large_room;                /* of those, what the bins past TA_CACHE_SMALL_BLOCK may still
+                                         take: their limits together stay within a
+                                         TA_CACHE_LARGE_PART of the budget (owner only) */
     uint64_t scavenge_ms;             /* the next scavenge, by the monotonic clock (owner only) */
     int32_t tick_countdown;  /* cached frees until the next clock read (ta_cache_tick_slow): light
                                 traffic served from the bins alone still ticks decay; owner only */

@@ -36,10 +36,17 @@
 #define TA_FL_TAIL_STEPS    16u
 
 /* The per-thread cache (cache.h): bin i holds free blocks of exactly i * TA_ALIGN bytes, for requests
- * up to TA_CACHE_MAX_REQUEST bytes (block size ta_block_size_for(n) = class * 16). */
-#define TA_CACHE_MAX_REQUEST   1024u
-#define TA_CACHE_MAX_BLOCK     (TA_CACHE_MAX_REQUEST + TA_HDR)            /* 1040 */
-#define TA_CACHE_BINS          (TA_CACHE_MAX_BLOCK / TA_ALIGN + 1)        /* 66: bins 2..65 used */
+ * up to TA_CACHE_MAX_REQUEST bytes (block size ta_block_size_for(n) = class * 16). The bins up to
+ * TA_CACHE_SMALL_BLOCK start with a share of the budget; the larger ones start empty (limit 0) and
+ * grow only where their blocks are reused (cache.c). */
+#define TA_CACHE_MAX_REQUEST   4096u
+#define TA_CACHE_MAX_BLOCK     (TA_CACHE_MAX_REQUEST + TA_HDR)            /* 4112 */
+#define TA_CACHE_BINS          (TA_CACHE_MAX_BLOCK / TA_ALIGN + 1)        /* 258: bins 2..257 used */
+#define TA_CACHE_SMALL_BLOCK   1040u                                      /* bins 2..65 */
+#define TA_CACHE_SMALL_BINS    (TA_CACHE_SMALL_BLOCK / TA_ALIGN - 1)      /* 64 */
+#define TA_CACHE_LARGE_PART    8u    /* the larger bins' limits together: at most an eighth of the
+                                        budget (their blocks are holes in the arena while cached) */
+#define TA_CACHE_LARGE_RUN     8u    /* allocations of one larger size in a row that activate its bin */
 #define TA_CACHE_BYTES_DEFAULT ((size_t)1 << 20)    /* per thread, TAMALLOC_CACHE_BYTES */
 #define TA_CACHE_BYTES_MIN     ((size_t)0)
 #define TA_CACHE_BYTES_MAX     ((size_t)64 << 20)
@@ -75,7 +82,9 @@ _Static_assert(TA_MIN_BLOCK >= TA_HDR + 2 * sizeof(void *), "a free block holds 
 _Static_assert(TA_GRANULES == 64u * 64u * 64u, "three-level free-start bitmap covers a segment");
 _Static_assert(TA_SEGMENT_PAGES % 64 == 0, "page bitmaps are whole words");
 _Static_assert(TA_MMAP_THRESHOLD_MAX * 2 < TA_SEGMENT_SIZE, "arena blocks fit a segment with room");
-_Static_assert(TA_CACHE_MAX_REQUEST < TA_MMAP_THRESHOLD_MIN, "cached sizes always come from the arenas");
+/* Bins are filled only by the slow path's refill, which sends a request at or past the mmap
+ * threshold to its own mapping first; with the least threshold (4K) only 4096 itself is both. */
+_Static_assert(TA_CACHE_MAX_REQUEST <= TA_MMAP_THRESHOLD_MIN, "cached sizes come from the arenas");
 _Static_assert((TA_OUTBOX_SLOTS & (TA_OUTBOX_SLOTS - 1)) == 0, "outbox slots are a power of two");
 
 #endif

@@ -87,12 +87,12 @@ static void test_writes_one_object_after_buffered_output(void **state) {
 }
 
 /* Runs in a new thread, which gets an arena no other thread uses: its heap is exactly what this
- * function builds. The blocks are past the thread cache's sizes (1 KiB), so each free goes to the
+ * function builds. The blocks are past the thread cache's sizes (4 KiB), so each free goes to the
  * arena's free list at once. */
 static void *fragment_fresh_arena(void *arg) {
     FILE **files = arg;
     void *a[64];
-    for (int i = 0; i < 64; i++) a[i] = ta_malloc(1200);
+    for (int i = 0; i < 64; i++) a[i] = ta_malloc(5000);
     assert_int_equal(ta_heap_map(files[0]), 0);   /* live blocks and the tail: one free block */
     for (int i = 0; i < 64; i += 2) ta_free(a[i]);   /* 32 holes between live blocks */
     assert_int_equal(ta_heap_map(files[1]), 0);

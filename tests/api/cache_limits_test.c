@@ -12,6 +12,10 @@
  *   scavenge  a bin grown to 1000 blocks gives them back once it is no longer used, while the
  *             thread is served from another bin (TAMALLOC_DECAY_MS=20: every 20 ms its limit
  *             halves, down to its start share).
+ *   larger    the bins of 1-4 KiB start inactive: a mix of sizes, none twice in a row, caches
+ *             nothing of them; rounds of 16 blocks of 3000 bytes activate their bin at once and
+ *             are then served by the cache (no arena search while allocating), within an eighth
+ *             of the budget.
  * Single-threaded: ta_get_stats' cached figures are this thread's cache. */
 #include "api_util.h"
 
@@ -123,6 +127,32 @@ static void test_scavenge(void **state) {
     assert_true(left < 64);   /* 7 blocks of 528 bytes and a few of 32 */
 }
 
+static void test_larger(void **state) {
+    (void)state;
+    /* 1040..4112-byte blocks, each size once: never a run */
+    size_t n = 0;
+    for (size_t size = 1025; size <= 4096 && n < N; size += 16) {
+        blocks[n] = ta_malloc(size);
+        assert_non_null(blocks[n]);
+        seq_fill(blocks[n], 64, 7);
+        n++;
+    }
+    for (size_t i = 0; i < n; i++) ta_free(blocks[i]);
+    ta_stats st = stats_now();
+    printf("%zu blocks of %zu sizes 1-4 KiB, each once: %zu cached\n", n, n, st.cached_blocks);
+    assert_int_equal(st.cached_blocks, 0);
+    int served_at = -1;
+    for (int r = 0; r < 16 && served_at < 0; r++) {
+        size_t searches = alloc_round(16, 3000, (unsigned)r);
+        free_round(16, 3000, (unsigned)r);
+        st = stats_now();
+        printf("round %d: %zu arena searches while allocating, %zu blocks cached\n", r, searches, st.cached_blocks);
+        assert_true((st.cached + 16 * st.cached_blocks) <= (1u << 20) / 8);
+        if (searches == 0 && st.cached_blocks == 16) served_at = r;
+    }
+    assert_true(served_at > 0);
+}
+
 int main(int argc, char **argv) {
     const char *which = argc > 1 ? argv[1] : "";
     struct CMUnitTest t[1];
@@ -130,8 +160,9 @@ int main(int argc, char **argv) {
     else if (strcmp(which, "noreuse") == 0) t[0] = (struct CMUnitTest)cmocka_unit_test(test_noreuse);
     else if (strcmp(which, "budget") == 0) t[0] = (struct CMUnitTest)cmocka_unit_test(test_budget);
     else if (strcmp(which, "scavenge") == 0) t[0] = (struct CMUnitTest)cmocka_unit_test(test_scavenge);
+    else if (strcmp(which, "larger") == 0) t[0] = (struct CMUnitTest)cmocka_unit_test(test_larger);
     else {
-        fprintf(stderr, "usage: cache_limits_test grow|noreuse|budget|scavenge\n");
+        fprintf(stderr, "usage: cache_limits_test grow|noreuse|budget|scavenge|larger\n");
         return 2;
     }
     return cmocka_run_group_tests(t, NULL, NULL);

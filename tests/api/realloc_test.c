@@ -63,7 +63,8 @@ static void test_shrink_in_place_keeps_pointer(void **state) {
 }
 
 /* With a, b, c in a row, freeing b lets a grow into b's space: the pointer stays. The blocks are
- * past the thread cache's sizes (1 KiB), so b's free returns it to the arena's free list at once. */
+ * past the small bins (1 KiB), and three allocations of one size are no run that would activate
+ * their larger bin (cache.c), so b's free returns it to the arena's free list at once. */
 static void test_grow_in_place_into_free_next_neighbour(void **state) {
     char *a = ta_malloc(1200), *b = ta_malloc(1200), *c = ta_malloc(1200);
     assert_non_null(a);
@@ -90,7 +91,8 @@ static void test_grow_in_place_into_free_next_neighbour(void **state) {
 }
 
 /* The last block before the free space that follows it grows in place as well (sizes past the
- * thread cache's, so both come from the arena's free list). */
+ * small bins, whose larger bin two allocations do not activate: both come from the arena's free
+ * list). */
 static void test_grow_in_place_into_free_space_after(void **state) {
     char *a = ta_malloc(1100);
     assert_non_null(a);

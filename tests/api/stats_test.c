@@ -43,8 +43,9 @@ static void test_allocated_tracks_usable_sizes(void **state) {
 }
 
 /* free and free_blocks through split and the three kinds of coalescing. a, b, c are carved in a
- * row from the free space after them (arranged, then checked). Their sizes are past the thread
- * cache's (1 KiB), so each free goes straight back to the arena's free list. */
+ * row from the free space after them (arranged, then checked). Their sizes are past the small bins
+ * (1 KiB), and three different sizes make no run that would activate their larger bins (cache.c),
+ * so each free goes straight back to the arena's free list. */
 static void test_free_bytes_and_blocks_follow_coalescing(void **state) {
     void *warm = ta_malloc(1);   /* the arena has a segment from here on */
     ta_free(warm);
@@ -218,7 +219,7 @@ static void test_remote_free_counters(void **state) {
 
 /* ta_stats_print: a table that names tamalloc, has the per-arena header, and a row for this
  * thread's arena. */
-/* Every allocation the caches do not serve (sizes past 1 KiB) is one next-fit search of the arena:
+/* Every allocation the caches do not serve (sizes past 4 KiB) is one next-fit search of the arena:
  * searches counts it, search_steps the index nodes and headers it read (at least one each: a hit at
  * the rover reads the rover), search_max_steps the most one read; the arena's figures add up to the
  * totals. With many holes too small for the request, a search still reads few: it does not visit
@@ -228,17 +229,17 @@ static void test_search_counters(void **state) {
     ta_stats s0 = stats_now();
     enum { N = 2000 };
     static void *p[N];
-    for (int i = 0; i < N; i++) p[i] = ta_malloc(1100);   /* past the cache: arena searches */
-    for (int i = 0; i < N; i += 2) ta_free(p[i]);         /* 1000 holes of 1120 bytes */
+    for (int i = 0; i < N; i++) p[i] = ta_malloc(4400);   /* past the cache: arena searches */
+    for (int i = 0; i < N; i += 2) ta_free(p[i]);         /* 1000 holes of 4416 bytes */
     ta_stats s1 = stats_now();
     assert_true(s1.searches >= s0.searches + N);
     assert_true(s1.search_steps - s0.search_steps >= s1.searches - s0.searches);
     assert_true(s1.search_max_steps >= 1);
-    void *r = ta_malloc(1100);   /* past the tail the search takes the lowest hole: the rover is in the holes */
+    void *r = ta_malloc(4400);   /* past the tail the search takes the lowest hole: the rover is in the holes */
     s1 = stats_now();
     size_t steps0 = s1.search_steps, searches0 = s1.searches;
     void *q[100];
-    for (int i = 0; i < 100; i++) q[i] = ta_malloc(3000);  /* no hole fits: passed over, not walked */
+    for (int i = 0; i < 100; i++) q[i] = ta_malloc(9000);  /* no hole fits: passed over, not walked */
     ta_stats s2 = stats_now();
     assert_true(s2.searches >= searches0 + 100);
     double mean = (double)(s2.search_steps - steps0) / (double)(s2.searches - searches0);

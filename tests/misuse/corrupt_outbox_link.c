@@ -18,15 +18,15 @@ static void *first(void *arg) {
 }
 
 int main(void) {
-    p = misuse_alloc(2000);   /* past the cache's sizes: main's next allocation drains its queue */
-    q = misuse_alloc(2000);
-    void *guard = misuse_alloc(2000);
+    p = misuse_alloc(5000);   /* past the cache's sizes: main's next allocation drains its queue */
+    q = misuse_alloc(5000);
+    void *guard = misuse_alloc(5000);
     pthread_t a;
     pthread_create(&a, NULL, first, NULL);
     pthread_join(a, NULL);
     (void)guard;
     misuse_expect(q);
-    void *x = misuse_alloc(3000);
+    void *x = misuse_alloc(6000);
     (void)x;
     return misuse_missed();
 }
