@@ -49,8 +49,8 @@ void ta_arena_init(ta_arena *a, unsigned index) {
     ta_atomic_store_relaxed(&a->a_tick_due, 0);
     a->lcache_n = 0;
     a->lcache_bytes = 0;
-    a->lcache_pushed = 0;
-    a->lcache_window_ms = 0;
+    ta_atomic_store_relaxed(&a->lcache_churn.a_start_ms, 0);
+    ta_atomic_store_relaxed(&a->lcache_churn.a_n, 0);
     ta_remote_init(&a->remote);
     /* a_threads is left alone: assignment may count a thread in before the arena is initialised */
     ta_atomic_store_release(&a->a_ready, 1);

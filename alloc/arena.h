@@ -13,6 +13,14 @@
 #include "alloc/remote.h"
 #include "alloc/segment.h"
 
+/* Events counted over one decay period (decay.c's churn rule for mapped blocks): the count starts
+ * again once a decay time has passed since start. Relaxed atomics, so that one shared by threads
+ * needs no lock (a restart racing with a count loses that count at most). */
+typedef struct ta_churn_window {
+    ta_atomic_u64 a_start_ms;
+    ta_atomic_size a_n;
+} ta_churn_window;
+
 typedef struct ta_arena {
     /* --- owner side: everything below up to `remote` is guarded by `lock` --- */
     ta_lock lock;
@@ -42,8 +50,7 @@ typedef struct ta_arena {
     size_t lcache_bytes;          /* their mapped bytes */
     ta_large *lcache[TA_LARGE_CACHE_SLOTS];
     uint64_t lcache_ms[TA_LARGE_CACHE_SLOTS];   /* when each was freed */
-    unsigned lcache_pushed;       /* kept mappings pushed out for room since lcache_window_ms */
-    uint64_t lcache_window_ms;    /* start of the decay period lcache_pushed counts over */
+    ta_churn_window lcache_churn; /* kept mappings pushed out for room, over a decay period */
     /* --- producers' line: written by other threads' frees --- */
     TA_CACHELINE_ALIGNED ta_remote remote;
     /* --- assignment line: live threads holding this arena --- */

@@ -418,8 +418,7 @@ void ta_cache_tick_slow(void) {
     /* the thread's own arena when its tick is due (which ticks the idle ones too), else the idle
      * arenas whose tick is due: an idle owner's memory goes back a decay time after it went quiet,
      * whenever this thread's own tick falls */
-    if (a && now >= ta_atomic_load_relaxed(&a->a_next_tick_ms)) ta_decay_tick(a, 0);
-    else ta_decay_tick_idle_others();
+    if (!a || !ta_decay_poll_at(a, now)) ta_decay_tick_idle_others();
 }
 
 void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag) {

@@ -199,6 +199,16 @@ static size_t decay_pass(ta_arena *a, int all, int try_only) {
  * Kept large mappings.
  * ------------------------------------------------------------------------------------------- */
 
+/* Counts n more events in w at now; 1 when a whole cache's worth (TA_LARGE_CACHE_SLOTS) came
+ * within one decay period: mapped blocks of this size churn, and the mmap threshold follows. */
+static int churn_count(ta_churn_window *w, uint64_t now, size_t n) {
+    if (now - ta_atomic_load_relaxed(&w->a_start_ms) > ta_opt.decay_ms) {
+        ta_atomic_store_relaxed(&w->a_start_ms, now);
+        ta_atomic_store_relaxed(&w->a_n, 0);
+    }
+    return ta_atomic_add_relaxed(&w->a_n, n) + n >= TA_LARGE_CACHE_SLOTS;
+}
+
 int ta_decay_large_put(ta_arena *a, ta_large *l) {
     ta_large *evict[TA_LARGE_CACHE_SLOTS + 1];
     unsigned nevict = 0;
@@ -220,14 +230,7 @@ int ta_decay_large_put(ta_arena *a, ta_large *l) {
             a->lcache_ms[old] = a->lcache_ms[a->lcache_n];
         }
         /* churn: a whole cache's worth pushed out within one decay period */
-        if (nevict) {
-            if (now - a->lcache_window_ms > ta_opt.decay_ms) {
-                a->lcache_window_ms = now;
-                a->lcache_pushed = 0;
-            }
-            a->lcache_pushed += nevict;
-            full = a->lcache_pushed >= TA_LARGE_CACHE_SLOTS;
-        }
+        if (nevict) full = churn_count(&a->lcache_churn, now, nevict);
         a->lcache[a->lcache_n] = l;
         a->lcache_ms[a->lcache_n] = now;
         a->lcache_n++;
@@ -240,18 +243,10 @@ int ta_decay_large_put(ta_arena *a, ta_large *l) {
 }
 
 /* Mapped blocks freed by threads without an arena, unmapped at once: counted like the pushes out of
- * a full cache, process-wide (relaxed: a window reset racing with a count loses a count at most). */
-static ta_atomic_u64 unkept_window_ms;
-static ta_atomic_size unkept_n;
+ * a full cache, process-wide. */
+static ta_churn_window unkept_churn;
 
-int ta_decay_large_unkept(void) {
-    uint64_t now = ta_os_now_ms();
-    if (now - ta_atomic_load_relaxed(&unkept_window_ms) > ta_opt.decay_ms) {
-        ta_atomic_store_relaxed(&unkept_window_ms, now);
-        ta_atomic_store_relaxed(&unkept_n, 0);
-    }
-    return ta_atomic_add_relaxed(&unkept_n, 1) + 1 >= TA_LARGE_CACHE_SLOTS;
-}
+int ta_decay_large_unkept(void) { return churn_count(&unkept_churn, ta_os_now_ms(), 1); }
 
 ta_large *ta_decay_large_take(ta_arena *a, size_t map_size, size_t align) {
     size_t most = map_size + ta_large_slack(map_size);

@@ -27,11 +27,15 @@ TA_HIDDEN void ta_decay_tick(ta_arena *a, int all) TA_EXCLUDES(a->lock);
 static TA_ALWAYS_INLINE void ta_decay_maybe(ta_arena *a) {
     if (TA_UNLIKELY(ta_arena_tick_due(a))) ta_decay_tick(a, 0);
 }
+/* Runs a tick when one is due by the clock at now; returns whether it did. */
+static inline int ta_decay_poll_at(ta_arena *a, uint64_t now) {
+    if (now < ta_atomic_load_relaxed(&a->a_next_tick_ms)) return 0;
+    ta_decay_tick(a, 0);
+    return 1;
+}
 /* Runs a tick when one is due by the clock (slow paths that do not count arena operations:
  * large frees, thread exit). */
-static inline void ta_decay_poll(ta_arena *a) {
-    if (ta_os_now_ms() >= ta_atomic_load_relaxed(&a->a_next_tick_ms)) ta_decay_tick(a, 0);
-}
+static inline void ta_decay_poll(ta_arena *a) { (void)ta_decay_poll_at(a, ta_os_now_ms()); }
 /* A thread that pushed a batch of remote frees to an arena whose tick is due: ticks, by trylock,
  * the arenas nobody else would (no live thread, or owners idle for a decay time), so frees sent to
  * an idle owner go back without it (a busy owner ticks itself). */
