@@ -3,7 +3,7 @@
 #   bench/run.sh [--quick] [--out DIR] [more options: bench/run.sh --help]
 # Installs what is missing (scripts/packages.txt, then bench/packages.txt) with apt-get, builds
 # with --config=opt, runs, and writes results.md, raw.csv and plots into the output folder it
-# names at the end (default bench/out/<date-time>). --quick: about 5 minutes; full: about 33 on
+# names at the end (default bench/out/<date-time>). --quick: 602 s at 51c0f8d; full: about 33 min on
 # 2 cores, 16 of them the scaling pass (frag and grow at 16..1024 MiB; --no-scaling skips it,
 # --scaling-only runs only it), 6 of the idle pass (after a 200 MiB burst: no allocator call, or
 # light traffic; each allocator with and without its background purge; --no-idle skips it,
