@@ -63,17 +63,19 @@ static TA_ALWAYS_INLINE size_t ta_block_size_for(size_t n) {
  * bijection, so every bit of it counts). For a fixed address the key is a bijection of the size and
  * for a fixed size a bijection of the address, so a change of either field alone changes the key.
  * For a valid header (address 16-aligned, size below 2^40, secret with its low four bits clear) the
- * key is a multiple of 16: the low four bits are free for the state, with no mask. A corrupted size
- * with high bits set gives a key with low bits set, which no stored tag matches. Without the secret
- * a header cannot be forged for a chosen address. (An earlier key multiplied this sum by an odd
- * constant: a bijection, so it matched exactly the same corruptions, and the secret was as easy to
- * recover from one leaked header with it as without; it cost two instructions per tag.) */
+ * key is a multiple of 16: the low four bits hold the state. The state is ADDED to the key, not
+ * or-ed: a corrupted size with high bits set gives a key with low bits set (size bit 40 rotates to
+ * bit 0), and key + state then differs from the stored tag, where key | state could equal it (bit
+ * 40 of the size would have gone unseen; the misuse fuzzer found that). Without the secret a header
+ * cannot be forged for a chosen address. (An earlier key multiplied the sum by an odd constant,
+ * which hid that case by chance; with the state added, the key matches exactly the corruptions a
+ * bijection would, and one leaked header gives the secret as easily with the multiply as without.) */
 static TA_ALWAYS_INLINE uint64_t ta_block_key(const void *b, size_t size) {
     uint64_t s = (uint64_t)size;
     return ((uint64_t)(uintptr_t)b ^ ta_block_secret) + ((s << 24) | (s >> 40));
 }
 static TA_ALWAYS_INLINE uint64_t ta_block_tag(const void *b, size_t size, enum ta_block_state s) {
-    return ta_block_key(b, size) | (uint64_t)s;
+    return ta_block_key(b, size) + (uint64_t)s;
 }
 static TA_ALWAYS_INLINE enum ta_block_state ta_block_state(ta_block *b) {
     return (enum ta_block_state)(ta_atomic_load_relaxed(&b->a_tag) & TA_STATE_MASK);

@@ -19,7 +19,7 @@ static ta_atomic_uptr large_history[LARGE_HISTORY];
 static ta_atomic_size large_history_next;
 
 static uint64_t *large_canary(ta_large *l) { return (uint64_t *)(l->user + l->usable); }
-static uint64_t large_canary_value(ta_large *l) { return ta_block_key(large_canary(l), l->usable) | 0xa; }
+static uint64_t large_canary_value(ta_large *l) { return ta_block_key(large_canary(l), l->usable) + 0xa; }
 
 /* Offset of the user pointer from the mapping's base, and the bytes a block of n (rounded) needs. */
 static size_t large_offset(size_t align) {

@@ -37,10 +37,19 @@ for t in "${tests[@]}"; do
     case "$t" in *malloc_test*) env+=(TAMALLOC_DECAY_MS=0) ;; esac   # decay ticks unmap at once (BUILD)
     case "$t" in *large_test* | *realloc_test*) env+=(TAMALLOC_MMAP_THRESHOLD=128K) ;; esac   # pinned (BUILD)
     case "$t" in *fitindex_test*) env+=(TAMALLOC_TEST_OPS=20000) ;; esac   # the differential run, shortened
+    args=()
+    case "$t" in   # cache_limits_test.c: the case is the argument, with its environment (BUILD)
+        *cache_limits_*_test) c="${t##*cache_limits_}"; args=("${c%_test}") ;;
+    esac
+    case "$t" in
+        *cache_limits_noreuse_test) env+=(TAMALLOC_CACHE_BYTES=256K) ;;
+        *cache_limits_budget_test) env+=(TAMALLOC_CACHE_BYTES=64K) ;;
+        *cache_limits_scavenge_test) env+=(TAMALLOC_DECAY_MS=200) ;;   # 20 in BUILD: slower here
+    esac
     log="$logdir/$(tr / _ <<<"$t").log"
     (cd "$exe.runfiles/tamalloc" 2>/dev/null || true
      env "${env[@]}" valgrind --tool=memcheck --error-exitcode=1 --leak-check=full \
-         --errors-for-leak-kinds=definite --child-silent-after-fork=yes "$exe") >"$log" 2>&1
+         --errors-for-leak-kinds=definite --child-silent-after-fork=yes "$exe" "${args[@]}") >"$log" 2>&1
     rc=$?
     if [ "$rc" -eq 0 ]; then
         pass=$((pass + 1))
