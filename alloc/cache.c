@@ -130,6 +130,15 @@ static uint32_t cache_raise(ta_cache *c, size_t cls, size_t add) {
     return lim;
 }
 
+/* Lowers bin cls's limit to lim (<= its limit now): the bytes it held go back to room (and, for a
+ * larger bin, to its part of the budget). The inverse of cache_raise. */
+static void cache_lower(ta_cache *c, size_t cls, uint32_t lim) {
+    size_t size = cls * TA_ALIGN, back = (size_t)(c->lim[cls] - lim) * size;
+    c->room += back;
+    if (size > TA_CACHE_SMALL_BLOCK) c->large_room += back;
+    c->lim[cls] = (uint16_t)lim;
+}
+
 /* Bin cls overflowed: a free found it at its limit. If it was refilled since its last overflow,
  * the blocks it gave back then were wanted again, so its limit doubles (cache_raise). Returns the
  * bin's limit now. */
@@ -244,6 +253,14 @@ static TA_ALWAYS_INLINE void *cache_pop(ta_cache_bin *bin, ta_block *b, ta_block
     return ta_block_user(b);
 }
 
+/* Pushes b, whose state is from (USED at a free, QUEUED for a remote free taken), onto bin. */
+static TA_ALWAYS_INLINE void cache_push(ta_cache_bin *bin, ta_block *b, uint64_t from) {
+    ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (from ^ TA_STATE_CACHED));
+    cache_link(b, bin->head);
+    bin->head = b;
+    ta_atomic_store_relaxed(&bin->a_count, ta_atomic_load_relaxed(&bin->a_count) + 1);
+}
+
 void *ta_cache_pop_slow(ta_cache *c, ta_cache_bin *bin, ta_block *b) {
     if (TA_UNLIKELY(!ta_block_is(b, TA_STATE_CACHED))) cache_header_fault(b);
     return cache_pop(bin, b, cache_next(c, b));
@@ -278,10 +295,7 @@ static void cache_take_remote(ta_cache *c, ta_arena *a) {
         uint32_t count = bin ? ta_atomic_load_relaxed(&bin->a_count) : 0;
         if (bin && cache_bin_active(c, size / TA_ALIGN) &&
             (count < c->lim[size / TA_ALIGN] || count < cache_grow(c, size / TA_ALIGN))) {
-            ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_QUEUED ^ TA_STATE_CACHED));
-            cache_link(b, bin->head);
-            bin->head = b;
-            ta_atomic_store_relaxed(&bin->a_count, ta_atomic_load_relaxed(&bin->a_count) + 1);
+            cache_push(bin, b, TA_STATE_QUEUED);
         } else {
             rest[nrest++] = b;
             if (nrest == TA_DRAIN_BATCH) { ta_arena_free_batch(a, rest, nrest); nrest = 0; }
@@ -320,9 +334,10 @@ void *ta_cache_refill_slow(ta_cache *c, ta_arena *a, size_t n) {
         }
         if (++c->run_len < TA_CACHE_LARGE_RUN || cache_raise(c, cls, 1) == 0)
             return ta_cache_alloc_uncached_slow(c, a, bsize, TA_ALIGN);
-        c->touched[cls >> 6] |= cache_bit(cls);
         ta_atomic_store_relaxed(&c->bins[cls].a_limit, c->lim[cls]);
     }
+    /* an empty bin a malloc wanted is in use: the next scavenge leaves its limit alone */
+    c->touched[cls >> 6] |= cache_bit(cls);
     cache_service(c);
     if (ta_remote_nonempty(&a->remote)) cache_take_remote(c, a);
     ta_cache_bin *bin = &c->bins[cls];
@@ -335,7 +350,6 @@ void *ta_cache_refill_slow(ta_cache *c, ta_arena *a, size_t n) {
      * batch starts small and doubles with each refill of the bin, up to half its limit. A refill
      * marks the bin: if it overflows next, its blocks are reused and its limit grows. */
     if (c->refills[cls] < 255) c->refills[cls]++;
-    c->touched[cls >> 6] |= cache_bit(cls);
     uint32_t cap = c->lim[cls] / 2, fill = c->fill[cls] ? c->fill[cls] : TA_CACHE_FILL_FIRST;
     if (fill > cap) fill = cap;
     c->fill[cls] = (uint16_t)(fill * 2 < cap ? fill * 2 : cap);
@@ -400,9 +414,7 @@ static void cache_scavenge(ta_cache *c, uint64_t now) {
     for (unsigned i = 2; i < TA_CACHE_BINS; i++) {
         if ((c->touched[i >> 6] & cache_bit(i)) || c->lim[i] <= cache_start[i]) continue;
         uint32_t lim = c->lim[i] / 2 > cache_start[i] ? c->lim[i] / 2 : cache_start[i];
-        c->room += (size_t)(c->lim[i] - lim) * i * TA_ALIGN;
-        if (i * TA_ALIGN > TA_CACHE_SMALL_BLOCK) c->large_room += (size_t)(c->lim[i] - lim) * i * TA_ALIGN;
-        c->lim[i] = (uint16_t)lim;
+        cache_lower(c, i, lim);
         cache_flush_bin(c, &c->bins[i], lim);
         if (ta_atomic_load_relaxed(&c->bins[i].a_limit) != 0) ta_atomic_store_relaxed(&c->bins[i].a_limit, lim);
     }
@@ -436,10 +448,7 @@ void ta_cache_free_slow(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag) {
         }
         ta_atomic_store_relaxed(&bin->a_limit, lim);   /* grown, or lowered by a collect request */
         if (lim != 0) {   /* 0: a start share too small for one block, and no room to grow */
-            ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_USED ^ TA_STATE_CACHED));
-            cache_link(b, bin->head);
-            bin->head = b;
-            ta_atomic_store_relaxed(&bin->a_count, ta_atomic_load_relaxed(&bin->a_count) + 1);
+            cache_push(bin, b, TA_STATE_USED);
             if (TA_UNLIKELY(--c->tick_countdown < 0)) ta_cache_tick_slow();   /* as the fast push counts */
             return;
         }
