@@ -15,6 +15,7 @@
 #include "alloc/fault.h"
 #include "alloc/init.h"
 #include "alloc/large.h"
+#include "alloc/prof.h"
 #include "alloc/track.h"
 
 /* The fast paths are in api_fast.h (the C library's malloc and free in shim/override.c compile the
@@ -49,9 +50,41 @@ static void *large_alloc(size_t n, size_t align, int *fresh) {
     return ta_large_alloc(n, align);
 }
 
-void *ta_alloc_slow(size_t n, size_t align) {
+/* The thread's heap-profile count ran out at this allocation of n bytes (align as for
+ * ta_alloc_slow). Returns 1 with *out set when it is sampled: the block gets a mapping of its own
+ * (large.h) that records the stack starting at ra, so its free is told apart on the large-block
+ * path (a fresh mapping: zero). Returns 0 when the allocation goes on as usual: the profiler is off
+ * (the count is then set never to run out), this was the thread's first count, or the unwinder
+ * itself allocated. */
+TA_NOINLINE int ta_prof_sample(ta_cache *c, size_t n, size_t align, void *ra, void **out) {
+    int first = c->prof_rng == 0;
+    c->prof_left = ta_prof_next(&c->prof_rng);
+    if (first || ta_prof_rate == 0 || c->prof_busy) return 0;
+    c->prof_busy = 1;
+    ta_prof_stack *st = ta_prof_record(n, ra);
+    c->prof_busy = 0;
+    if (st == NULL) return 0;
+    void *p = ta_large_alloc(n ? n : 1, align);
+    if (p == NULL) {   /* errno ENOMEM, as the unsampled path would give */
+        ta_prof_release(st, n);
+        *out = NULL;
+        return 1;
+    }
+    ta_large *l = (ta_large *)ta_segmap_lookup(p);
+    l->prof = st;
+    l->prof_size = n;
+    l->prof_own = n < ta_small_limit() && align < ta_small_limit() / 4;
+    *out = p;
+    return 1;
+}
+
+void *ta_alloc_slow(size_t n, size_t align, void *ra) {
     ta_init();
     void *p;
+    if (TA_UNLIKELY(ta_cache_mine()->prof_left < 0) && ta_prof_sample(ta_cache_mine(), n, align, ra, &p)) {
+        ta_track_malloc(p, n, 0);
+        return p;
+    }
     if (n >= ta_small_limit() || (align > TA_ALIGN && align >= ta_small_limit() / 4)) {
         int fresh;
         p = large_alloc(n, align, &fresh);
@@ -70,7 +103,7 @@ void *ta_alloc_slow(size_t n, size_t align) {
     return p;
 }
 
-void *ta_malloc_slow(size_t n) { return ta_alloc_slow(n, TA_ALIGN); }
+void *ta_malloc_slow(size_t n) { return ta_alloc_slow(n, TA_ALIGN, TA_RETURN_ADDRESS()); }
 
 /* The header before p (aligned, past its segment's first 16 bytes) did not verify as USED. */
 void ta_free_fault(void *p, ta_segment *s) {
@@ -92,6 +125,14 @@ void ta_free_slow(void *p, ta_span *sp) {
     size_t usable = ta_large_usable(l, p, "free");
     ta_track_free(p, usable);
     ta_large_release(l, p);   /* validated, state QUEUED: a second free or a use is reported */
+    if (TA_UNLIKELY(l->prof != NULL)) {   /* a heap-profile sample */
+        ta_prof_release(l->prof, l->prof_size);
+        l->prof = NULL;
+        if (l->prof_own) {   /* a size the arenas serve: says nothing about large blocks */
+            ta_large_unmap(l);
+            return;
+        }
+    }
     ta_arena *a = large_arena();
     /* kept for reuse until the decay time passes; when the kept ones overflow, blocks of this size
      * are being freed faster than mappings can be kept: the next ones come from the arenas */
@@ -129,14 +170,21 @@ TA_EXPORT void *ta_calloc(size_t n, size_t size) {
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) { errno = ENOMEM; return NULL; }
     if (TA_UNLIKELY(ta_small_limit() == 0)) ta_init();   /* the limit is 0 until initialised */
+    void *ra = TA_RETURN_ADDRESS();
     if (total < ta_small_limit()) {
         void *p = ta_malloc(total);
         if (p != NULL) memset(p, 0, total);
         return p;
     }
-    /* A fresh mapping is zero already; a kept one is cleared. */
+    /* A fresh mapping is zero already (a sample's too); a kept one is cleared. */
+    ta_cache *c = ta_cache_mine();
+    void *p;
+    if (TA_UNLIKELY((c->prof_left -= (int64_t)total) < 0) && ta_prof_sample(c, total, TA_ALIGN, ra, &p)) {
+        ta_track_malloc(p, total, 1);
+        return p;
+    }
     int fresh;
-    void *p = large_alloc(total, TA_ALIGN, &fresh);
+    p = large_alloc(total, TA_ALIGN, &fresh);
     if (p == NULL) return NULL;
     if (!fresh) memset(p, 0, total);
     ta_track_malloc(p, total, 1);

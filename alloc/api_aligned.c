@@ -5,20 +5,23 @@
 #include <stdint.h>
 
 #include "tamalloc.h"
+#include "alloc/api_fast.h"
 #include "alloc/api_internal.h"
 #include "alloc/config.h"
 
 static int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
-/* align is a power of two. */
-static void *aligned_impl(size_t align, size_t n) {
-    return align <= TA_ALIGN ? ta_malloc(n) : ta_alloc_slow(n, align);
+/* align is a power of two; ra, the program's return address (a heap-profile sample's stack). */
+static TA_ALWAYS_INLINE void *aligned_impl(size_t align, size_t n, void *ra) {
+    if (align <= TA_ALIGN) return ta_malloc(n);
+    ta_cache_mine()->prof_left -= (int64_t)n;   /* ta_alloc_slow samples when it ran out */
+    return ta_alloc_slow(n, align, ra);
 }
 
 TA_EXPORT int ta_posix_memalign(void **out, size_t alignment, size_t size) {
     if (!is_pow2(alignment) || alignment % sizeof(void *) != 0) return EINVAL;
     int saved = errno;
-    void *p = aligned_impl(alignment, size);
+    void *p = aligned_impl(alignment, size, TA_RETURN_ADDRESS());
     errno = saved;
     if (p == NULL) return ENOMEM;
     *out = p;
@@ -27,7 +30,7 @@ TA_EXPORT int ta_posix_memalign(void **out, size_t alignment, size_t size) {
 
 TA_EXPORT void *ta_aligned_alloc(size_t alignment, size_t size) {
     if (!is_pow2(alignment)) { errno = EINVAL; return NULL; }
-    return aligned_impl(alignment, size);
+    return aligned_impl(alignment, size, TA_RETURN_ADDRESS());
 }
 
 TA_EXPORT void *ta_memalign(size_t alignment, size_t size) {
@@ -38,5 +41,5 @@ TA_EXPORT void *ta_memalign(size_t alignment, size_t size) {
         while (a < alignment) a <<= 1;
         alignment = a;
     }
-    return aligned_impl(alignment, size);
+    return aligned_impl(alignment, size, TA_RETURN_ADDRESS());
 }

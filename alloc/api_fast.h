@@ -26,7 +26,15 @@
 
 /* The exits of the fast paths, as api.c implements them. */
 /* Every allocation of n bytes the bins do not serve at once (empty bin, size past the cache). */
+/* Also every allocation that runs the thread's heap-profile count out (ta_cache.prof_left). The fast
+ * paths leave with a tail call (a jump), so the exit's own return address is the program's, where a
+ * sampled stack starts (TA_RETURN_ADDRESS in the exit; inside malloc when the call is not a jump,
+ * as at -O0, which pprof skips as the allocator's frame). */
 TA_HIDDEN TA_NOINLINE TA_COLD void *ta_malloc_slow(size_t n);
+/* Every allocation past the fast path: n bytes aligned to align; ra, the return address of the
+ * program's call (where a heap-profile sample's stack starts). Samples when the thread's count ran
+ * out (ta_cache.prof_left < 0: the caller subtracted n). */
+TA_HIDDEN void *ta_alloc_slow(size_t n, size_t align, void *ra);
 /* free of p whose span sp is not an arena segment (NULL, a large block, not tamalloc's), or that is
  * misaligned or in the first TA_ALIGN bytes of a segment. */
 TA_HIDDEN TA_NOINLINE TA_COLD void ta_free_slow(void *p, ta_span *sp);
@@ -38,7 +46,8 @@ typedef void (*ta_free_span_exit_fn)(void *p, ta_span *sp);
 typedef void (*ta_free_cache_exit_fn)(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag);
 typedef void (*ta_free_tick_exit_fn)(void);
 
-/* malloc, fast path: one TLS base, one size compare, the bin's head; then the popped block's
+/* malloc, fast path: one TLS base, the heap profiler's byte count (a subtraction and a branch, taken
+ * once per sample: prof.h), one size compare, the bin's head; then the popped block's
  * safe-linked next pointer is verified (it must stay in the block's segment: a use-after-free write
  * over the link is caught here) and its state goes from CACHED to USED by flipping the state bits of
  * the tag it has (a load and a store). No lock, no atomic read-modify-write. The keyed tag is not
@@ -49,6 +58,7 @@ typedef void (*ta_free_tick_exit_fn)(void);
  * link out of the segment through ta_cache_pop_slow, which verifies the header as well. */
 static TA_ALWAYS_INLINE void *ta_malloc_fast(size_t n, ta_malloc_exit_fn slow) {
     ta_cache *c = ta_cache_mine();
+    if (TA_UNLIKELY((c->prof_left -= (int64_t)n) < 0)) return slow(n);   /* heap profile: sample */
     if (TA_LIKELY(n <= TA_CACHE_MAX_REQUEST)) {
         ta_cache_bin *bin = ta_cache_bin_of_size(c, ta_cache_class(n) * TA_ALIGN);
         ta_block *b = bin->head;

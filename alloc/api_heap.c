@@ -1,5 +1,5 @@
-/* api_heap.c - the heap-inspection API: ta_check, ta_heap_walk, stats, ta_collect. Thin wrappers
- * over check.c, stats.c and arena_table.c; arenas are visited one at a time in index order. */
+/* api_heap.c - the heap-inspection API: ta_check, ta_heap_walk, stats, ta_collect, ta_prof_dump.
+ * Thin wrappers over check.c, stats.c, prof.c and arena_table.c; arenas are visited one at a time in index order. */
 #include <stdio.h>
 
 #include "tamalloc.h"
@@ -9,6 +9,7 @@
 #include "alloc/check.h"
 #include "alloc/decay.h"
 #include "alloc/init.h"
+#include "alloc/prof.h"
 #include "alloc/stats.h"
 
 TA_EXPORT int ta_check(void) {
@@ -73,4 +74,9 @@ TA_EXPORT void ta_collect(void) {
 TA_EXPORT int ta_background(int on) {
     ta_init();
     return ta_background_set(on);
+}
+
+TA_EXPORT int ta_prof_dump(const char *path) {
+    ta_init();
+    return ta_prof_write(path);
 }

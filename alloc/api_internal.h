@@ -22,7 +22,9 @@ TA_HIDDEN ta_ptr_info ta_ptr_lookup(const void *p, const char *op);
 
 /* Every allocation that is not ta_malloc's fast path: initialises, assigns the thread an arena,
  * routes large sizes and large alignments (align, a power of two >= TA_ALIGN) to their own mapping. */
-TA_HIDDEN void *ta_alloc_slow(size_t n, size_t align);
+TA_HIDDEN void *ta_alloc_slow(size_t n, size_t align, void *ra);   /* api_fast.h */
+struct ta_cache;
+TA_HIDDEN int ta_prof_sample(struct ta_cache *c, size_t n, size_t align, void *ra, void **out);
 
 /* Writes the JSON heap map (ta_heap_map's format) to fd with write(2), never allocating. 0, or -1
  * when a write failed. The drop-in's TAMALLOC_HEAP_MAP file uses it too. */

@@ -87,6 +87,13 @@ typedef struct ta_cache {
     uint64_t scavenge_ms;             /* the next scavenge, by the monotonic clock (owner only) */
     int32_t tick_countdown;  /* cached frees until the next clock read (ta_cache_tick_slow): light
                                 traffic served from the bins alone still ticks decay; owner only */
+    int64_t prof_left;       /* bytes malloc may still hand out before the next heap-profile
+                                sample (prof.h): every malloc subtracts its size on the fast path;
+                                below zero it leaves through the slow path, which samples (or, the
+                                first time, only sets the count). Owner only */
+    uint64_t prof_rng;       /* the sampler's generator state (0 until seeded); owner only */
+    int prof_busy;           /* 1 while this thread records a sample: an allocation made by the
+                                unwinder is not sampled; owner only */
     struct ta_cache *next;   /* the registry of live caches; guarded by the registry lock */
     struct ta_cache *prev;
 } ta_cache;

@@ -65,6 +65,8 @@
  * own calls into an arena (no background thread). */
 #define TA_DECAY_MS_DEFAULT    1000u
 #define TA_DECAY_MS_MAX        3600000u
+#define TA_PROF_SAMPLE_DEFAULT ((size_t)512 << 10)   /* heap profiler: mean bytes between samples */
+#define TA_PROF_SAMPLE_MAX     ((size_t)1 << 30)
 #define TA_PURGE_MIN_RUN       ((size_t)16 << 10)   /* free runs purged by decay: at least this */
 #define TA_PURGE_MAX_BLOCKS    256u                 /* free runs one decay tick purges */
 #define TA_TICK_OPS            32u                  /* arena operations between clock reads */

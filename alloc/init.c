@@ -1,4 +1,5 @@
-/* init.c - one-time initialisation, fork handlers and the TAMALLOC_STATS report at exit. */
+/* init.c - one-time initialisation, fork handlers, the TAMALLOC_STATS report and the TAMALLOC_PROF
+ * heap profile at exit. */
 #include "alloc/init.h"
 
 #include "alloc/arena_table.h"
@@ -14,6 +15,7 @@
 #include "alloc/platform/lock.h"
 #include "alloc/platform/os.h"
 #include "alloc/platform/tls.h"
+#include "alloc/prof.h"
 #include "alloc/segmap.h"
 #include "alloc/stats.h"
 
@@ -27,19 +29,22 @@ static void init_lock_fault(const ta_lock *l, int kind, const char *detail) {
     ta_fault(kind == TA_LOCK_FAULT_RANK ? TA_FAULT_LOCK_RANK : TA_FAULT_REENTRY, l, detail);
 }
 
-/* Fork takes every lock in rank order (cache registry, arena table, arenas, segmap) and gives them
+/* Fork takes every lock in rank order (cache registry, arena table, arenas, segmap, profiler) and gives them
  * back in reverse. */
 static void init_fork_prepare(void) {
     ta_cache_fork_prepare();
     ta_arena_table_fork_prepare();
     ta_segmap_fork_prepare();
+    ta_prof_fork_prepare();
 }
 static void init_fork_parent(void) {
+    ta_prof_fork_parent();
     ta_segmap_fork_parent();
     ta_arena_table_fork_parent();
     ta_cache_fork_parent();
 }
 static void init_fork_child(void) {
+    ta_prof_fork_child();
     ta_segmap_fork_child();
     ta_arena_table_fork_child();
     for (unsigned i = 0, n = ta_arena_table_count(); i < n; i++) {
@@ -64,6 +69,7 @@ static void init_phase1(void) {
     ta_block_init_secrets(ta_os_random_secret());
     ta_lock_set_fault_handler(init_lock_fault);
     ta_segmap_init();
+    ta_prof_init();
     unsigned arenas = ta_opt.arenas ? ta_opt.arenas : TA_ARENAS_PER_CPU * ta_os_cpu_count();
     ta_arena_table_init(arenas);
     /* TAMALLOC_TRACE: no cache, so that every call of the drop-in's malloc and free reaches the exit
@@ -121,6 +127,7 @@ static int init_write_stats_file(const char *buf, size_t len) {
 __attribute__((destructor)) static void init_at_exit(void) {
     if (ta_atomic_load_acquire(&init_state) != INIT_READY) return;
     ta_background_at_exit();   /* stopped and joined: its last round is in the report */
+    ta_prof_at_exit();         /* TAMALLOC_PROF */
     if (ta_opt.stats == TA_STATS_OFF) return;
     char buf[16384];
     size_t len = ta_stats_format(buf, sizeof buf, ta_opt.stats == TA_STATS_JSON);

@@ -35,6 +35,7 @@ static void *large_place(ta_large *l, size_t offset, size_t usable) {
     l->span.kind = TA_SPAN_LARGE;
     l->user = (char *)l + offset;
     l->usable = usable;
+    l->prof = NULL;
     *large_canary(l) = large_canary_value(l);
     ta_block_set(ta_block_of(l->user), usable + TA_HDR, TA_STATE_LARGE);
     ta_atomic_add_relaxed(&large_live, (size_t)1);

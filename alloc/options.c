@@ -14,6 +14,7 @@ ta_options ta_opt = {
     .cache = 1,
     .cache_bytes = TA_CACHE_BYTES_DEFAULT,
     .decay_ms = TA_DECAY_MS_DEFAULT,
+    .prof_sample = TA_PROF_SAMPLE_DEFAULT,
 };
 
 static int opt_streq(const char *a, const char *b) {
@@ -134,6 +135,14 @@ void ta_options_load(void) {
         opt_report("TAMALLOC_HEAP_MAP", v, "a file path shorter than 1024 bytes");
     if ((v = ta_os_getenv("TAMALLOC_TRACE")) != NULL && ta_options_parse_path(v, ta_opt.trace) != 0)
         opt_report("TAMALLOC_TRACE", v, "a file path shorter than 1024 bytes");
+    if ((v = ta_os_getenv("TAMALLOC_PROF")) != NULL && ta_options_parse_path(v, ta_opt.prof) != 0)
+        opt_report("TAMALLOC_PROF", v, "a file path shorter than 1024 bytes");
+    if ((v = ta_os_getenv("TAMALLOC_PROF_SAMPLE")) != NULL) {
+        if (ta_options_parse_size(v, 1, TA_PROF_SAMPLE_MAX, &n) == 0) {
+            ta_opt.prof_sample = n;
+            ta_opt.prof_sample_set = 1;
+        } else opt_report("TAMALLOC_PROF_SAMPLE", v, "bytes from 1 to 1G, suffix K, M or G allowed");
+    }
     if ((v = ta_os_getenv("TAMALLOC_STATS_FILE")) != NULL) {
         if (ta_options_parse_path(v, ta_opt.stats_file) != 0)
             opt_report("TAMALLOC_STATS_FILE", v, "a file path shorter than 1024 bytes");

@@ -28,6 +28,11 @@ typedef struct ta_options {
                                  OS (0: at the arena's next operations) */
     char heap_map[TA_OPT_PATH_MAX];  /* TAMALLOC_HEAP_MAP: file for the JSON heap map; "" = off */
     char trace[TA_OPT_PATH_MAX];     /* TAMALLOC_TRACE: file for the binary trace; "" = off */
+    char prof[TA_OPT_PATH_MAX];      /* TAMALLOC_PROF: heap profile written at exit ("%p" = pid);
+                                        "" = none */
+    size_t prof_sample;       /* TAMALLOC_PROF_SAMPLE: mean bytes between samples (512 KiB) */
+    int prof_sample_set;      /* 1 when TAMALLOC_PROF_SAMPLE was given: profiling is on (for
+                                 ta_prof_dump) even without TAMALLOC_PROF */
     char stats_file[TA_OPT_PATH_MAX];   /* TAMALLOC_STATS_FILE: the stats report goes to this file
                                            (%p = pid), opened at exit, instead of stderr; "" = off.
                                            Set alone, it turns the text report on. */

@@ -144,6 +144,14 @@ void ta_collect(void);
  * stopped at exit. Its rounds and CPU time are in ta_stats (background_rounds, background_cpu_ns). */
 int ta_background(int on);
 
+/* Heap profile (TAMALLOC_PROF=path writes one at exit; TAMALLOC_PROF_SAMPLE=bytes sets the mean
+ * bytes between samples, 512 KiB by default, and turns the profiler on by itself): writes the
+ * sampled stacks of live and all allocations to path ("%p" = the pid) in the gperftools heap-profile
+ * format, which google-pprof reads (heap_v2: it scales the samples back). Returns 0, or -1 with
+ * errno: EINVAL when the profiler is off or path is NULL or empty, ENAMETOOLONG, or the error of
+ * creating or writing the file. */
+int ta_prof_dump(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

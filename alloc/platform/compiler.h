@@ -9,6 +9,8 @@
 #define TA_NOINLINE         __attribute__((noinline))
 #define TA_COLD             __attribute__((cold))
 #define TA_ALWAYS_INLINE    inline __attribute__((always_inline))
+/* The return address of the (outermost, not inlined) function it is written in. */
+#define TA_RETURN_ADDRESS() __builtin_return_address(0)
 #define TA_HIDDEN           __attribute__((visibility("hidden")))
 #define TA_EXPORT           __attribute__((visibility("default")))
 #define TA_NORETURN         __attribute__((noreturn))

@@ -25,6 +25,7 @@ enum ta_lock_rank {
     TA_RANK_ARENA_TABLE = 2,    /* arena initialisation, fork */
     TA_RANK_ARENA = 3,          /* one arena's heap */
     TA_RANK_SEGMAP = 4,         /* segment map registration; may be taken under an arena lock */
+    TA_RANK_PROF = 5,           /* the heap profiler's new stacks (prof.c); taken with no other lock */
     TA_RANK_COUNT_
 };
 

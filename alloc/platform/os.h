@@ -49,10 +49,23 @@ TA_HIDDEN int    ta_os_atfork(void (*prepare)(void), void (*parent)(void), void 
  *    on an error. errno is preserved by all three. */
 #define TA_OS_FD_FLOOR 1000
 TA_HIDDEN int    ta_os_open_write(const char *path);
+/* ta_os_open_write, and open's errno in *err when it fails (0 when it does not). */
+TA_HIDDEN int    ta_os_open_write_err(const char *path, int *err);
 TA_HIDDEN int    ta_os_write_fd(int fd, const void *buf, size_t len);
 TA_HIDDEN void   ta_os_close(int fd);
 /* Installs fn as the handler of signal sig (SA_RESTART, other signals not blocked); 0 on success. */
 TA_HIDDEN int    ta_os_on_signal(int sig, void (*fn)(int));
+/* The heap profiler (prof.c).
+ *  - ta_os_backtrace(pcs, max): the calling thread's return addresses, innermost first, up to max;
+ *    returns how many. Unwinds by the .eh_frame tables (libgcc's _Unwind_Backtrace), so it works
+ *    for code built without frame pointers (GCC's default at -O2). libgcc_s is a dependency the
+ *    loader maps at start (not dlopen'ed at the first call as glibc's backtrace() does), and with
+ *    glibc >= 2.35 the unwinder finds each frame's tables through _dl_find_object, which takes no
+ *    lock and does not allocate.
+ *  - ta_os_copy_file(src, fd): appends the contents of the file src (/proc/self/maps) to fd; 0, or
+ *    -1 when src cannot be read or fd written. Reads through a buffer on the stack. */
+TA_HIDDEN int    ta_os_backtrace(void **pcs, int max);
+TA_HIDDEN int    ta_os_copy_file(const char *src, int fd);
 /* The process id (getpid). */
 TA_HIDDEN long   ta_os_pid(void);
 

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #include "alloc/platform/atomic.h"
 
@@ -232,8 +233,14 @@ int ta_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void
 }
 
 int ta_os_open_write(const char *path) {
+    int err;
+    return ta_os_open_write_err(path, &err);
+}
+
+int ta_os_open_write_err(const char *path, int *err) {
     int saved = errno;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    *err = fd < 0 ? errno : 0;
     int floor = fd >= 0 ? os_fd_floor() : 0;
     if (fd >= 0 && fd < floor) {
         int high = fcntl(fd, F_DUPFD_CLOEXEC, floor);
@@ -295,4 +302,46 @@ int ta_os_move(void *p, size_t old_size, size_t new_size, void *dst) {
     void *q = mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
     errno = saved;
     return q == dst ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Call stacks and file copies for the heap profiler.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct os_unwind { void **pcs; int n, max; } os_unwind;
+
+static _Unwind_Reason_Code os_unwind_frame(struct _Unwind_Context *ctx, void *arg) {
+    os_unwind *u = arg;
+    if (u->n >= u->max) return _URC_END_OF_STACK;
+    uintptr_t ip = _Unwind_GetIP(ctx);
+    if (ip == 0) return _URC_END_OF_STACK;
+    u->pcs[u->n++] = (void *)ip;
+    return _URC_NO_REASON;
+}
+
+int ta_os_backtrace(void **pcs, int max) {
+    int saved = errno;
+    os_unwind u = {pcs, 0, max};
+    _Unwind_Backtrace(os_unwind_frame, &u);
+    errno = saved;
+    return u.n;
+}
+
+int ta_os_copy_file(const char *src, int fd) {
+    int saved = errno;
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) { errno = saved; return -1; }
+    char buf[4096];
+    int rc = 0;
+    for (;;) {
+        ssize_t k = read(in, buf, sizeof buf);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) { rc = k < 0 ? -1 : 0; break; }
+        const char *p = buf;
+        size_t len = (size_t)k;
+        if (os_write_all(fd, &p, &len) != 0) { rc = -1; break; }
+    }
+    close(in);
+    errno = saved;
+    return rc;
 }

@@ -46,7 +46,7 @@ void *__libc_pvalloc(size_t size);
  * the next exit. */
 static TA_NOINLINE void *malloc_exit(size_t size) {
     if (TA_UNLIKELY(ta_hooks_active())) return ta_hooked_malloc(size);
-    return ta_malloc_slow(size);
+    return ta_alloc_slow(size, TA_ALIGN, TA_RETURN_ADDRESS());   /* the program's: malloc jumped here */
 }
 static TA_NOINLINE TA_COLD void free_span_exit(void *p, ta_span *sp) {
     if (TA_UNLIKELY(ta_hooks_active())) ta_hooked_free(p);

@@ -41,6 +41,7 @@ header_rank() {
         arena_table.h) echo 41 ;;
         decay.h) echo 42 ;;
         background.h) echo 43 ;;
+        prof.h) echo 44 ;;
         cache.h) echo 50 ;;
         check.h | stats.h) echo 51 ;;
         init.h) echo 52 ;;

@@ -1,0 +1,245 @@
+/* prof.c - the sampling heap profiler's stack table, its sampling law and its profile writer.
+ *
+ * SYNCHRONIZATION: prof_lock (rank TA_RANK_PROF) guards adding a bucket to a chain and the bucket
+ * pool; it is taken with no other lock held (from the allocation slow path, before the block is
+ * allocated). Chain heads and bucket links are published with release stores and read with acquire
+ * loads, so lookups and the writer walk the table without the lock. A bucket's counters are
+ * relaxed atomics: the writer reads each one once, so a line may be off by the samples taken while
+ * it was being written, never torn. */
+#include "alloc/prof.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc/options.h"
+#include "alloc/platform/atomic.h"
+#include "alloc/platform/lock.h"
+#include "alloc/platform/os.h"
+
+#define PROF_CHAINS 4096u                  /* hash chains (a power of two) */
+#define PROF_POOL_CHUNK ((size_t)1 << 20)  /* bytes mapped at a time for buckets */
+
+struct ta_prof_stack {
+    _Atomic(struct ta_prof_stack *) a_next;   /* the next bucket on the chain; set before publishing */
+    uint64_t hash;
+    uint32_t depth;                           /* frames in pcs */
+    ta_atomic_u64 a_alloc_n, a_alloc_bytes;   /* samples taken at this stack, and their bytes */
+    ta_atomic_u64 a_free_n, a_free_bytes;     /* of those, freed */
+    void *pcs[];                              /* return addresses, innermost first */
+};
+
+size_t ta_prof_rate;
+
+static _Atomic(ta_prof_stack *) prof_chains[PROF_CHAINS];
+static ta_lock prof_lock;
+static char *prof_pool;        /* the chunk buckets are cut from; guarded by prof_lock */
+static size_t prof_pool_left;  /* bytes left in it; guarded by prof_lock */
+
+/* ---------------------------------------------------------------------------------------------
+ * The sampling law.
+ * ------------------------------------------------------------------------------------------- */
+
+void ta_prof_init(void) {
+    ta_lock_init(&prof_lock, TA_RANK_PROF);
+    ta_prof_rate = ta_opt.prof[0] || ta_opt.prof_sample_set ? ta_opt.prof_sample : 0;
+}
+
+static uint64_t prof_rand(uint64_t *s) {   /* xorshift64* */
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+/* ln(u) for u in (0, 1]: u = m * 2^e with m in [1, 2), ln m = 2 atanh((m - 1) / (m + 1)) by its
+ * series (t <= 1/3: the terms past t^9 / 9 add under 1e-6). No libm. */
+static double prof_log(double u) {
+    uint64_t bits;
+    memcpy(&bits, &u, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7ff) - 1023;
+    bits = (bits & ~((uint64_t)0x7ff << 52)) | ((uint64_t)1023 << 52);
+    double m;
+    memcpy(&m, &bits, sizeof m);
+    double t = (m - 1) / (m + 1), t2 = t * t;
+    double ln_m = 2 * t * (1 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9)))));
+    return e * 0.69314718055994530942 + ln_m;
+}
+
+int64_t ta_prof_next(uint64_t *rng) {
+    if (ta_prof_rate == 0) return INT64_MAX;
+    if (*rng == 0) *rng = ta_os_random_secret() | 1;
+    /* u uniform in (0, 1]: 53 random bits, plus one so that it is never 0 */
+    double u = (double)((prof_rand(rng) >> 11) + 1) * (1.0 / 9007199254740992.0);
+    double x = -prof_log(u) * (double)ta_prof_rate;
+    if (x < 1) return 1;
+    if (x > 4e18) return (int64_t)4e18;
+    return (int64_t)x;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The stack table.
+ * ------------------------------------------------------------------------------------------- */
+
+static uint64_t prof_hash(void *const *pcs, uint32_t depth) {
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ depth;
+    for (uint32_t i = 0; i < depth; i++) {
+        h ^= (uint64_t)(uintptr_t)pcs[i];
+        h *= 0xFF51AFD7ED558CCDULL;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
+static ta_prof_stack *prof_find(ta_prof_stack *b, uint64_t h, void *const *pcs, uint32_t depth) {
+    for (; b; b = ta_atomic_load_acquire(&b->a_next))
+        if (b->hash == h && b->depth == depth && memcmp(b->pcs, pcs, depth * sizeof pcs[0]) == 0) return b;
+    return NULL;
+}
+
+/* A new bucket for the stack, on chain c; under prof_lock. NULL when no memory can be mapped. */
+static ta_prof_stack *prof_add(_Atomic(ta_prof_stack *) *c, uint64_t h, void *const *pcs, uint32_t depth)
+    TA_REQUIRES(prof_lock) {
+    size_t need = (sizeof(ta_prof_stack) + depth * sizeof pcs[0] + 15) & ~(size_t)15;
+    if (need > prof_pool_left) {
+        char *chunk = ta_os_map_aligned(PROF_POOL_CHUNK, ta_os_page_size());
+        if (chunk == NULL) return NULL;
+        prof_pool = chunk;   /* the rest of the old chunk is left unused */
+        prof_pool_left = PROF_POOL_CHUNK;
+    }
+    ta_prof_stack *b = (ta_prof_stack *)prof_pool;
+    prof_pool += need;
+    prof_pool_left -= need;
+    b->hash = h;
+    b->depth = depth;
+    memcpy(b->pcs, pcs, depth * sizeof pcs[0]);
+    ta_atomic_store_relaxed(&b->a_next, ta_atomic_load_relaxed(c));
+    ta_atomic_store_release(c, b);
+    return b;
+}
+
+ta_prof_stack *ta_prof_record(size_t n, void *ra) {
+    void *frames[TA_PROF_MAX_FRAMES + 8];
+    int k = ta_os_backtrace(frames, TA_PROF_MAX_FRAMES + 8);
+    int from = 0;
+    for (int i = 0; ra && i < k; i++)
+        if (frames[i] == ra) { from = i; break; }
+    uint32_t depth = (uint32_t)(k - from);
+    if (depth > TA_PROF_MAX_FRAMES) depth = TA_PROF_MAX_FRAMES;
+    void **pcs = frames + from;
+    uint64_t h = prof_hash(pcs, depth);
+    _Atomic(ta_prof_stack *) *c = &prof_chains[h & (PROF_CHAINS - 1)];
+    ta_prof_stack *b = prof_find(ta_atomic_load_acquire(c), h, pcs, depth);
+    if (b == NULL) {
+        ta_lock_acquire(&prof_lock);
+        b = prof_find(ta_atomic_load_acquire(c), h, pcs, depth);
+        if (b == NULL) b = prof_add(c, h, pcs, depth);
+        ta_lock_release(&prof_lock);
+        if (b == NULL) return NULL;
+    }
+    ta_atomic_add_relaxed(&b->a_alloc_n, 1);
+    ta_atomic_add_relaxed(&b->a_alloc_bytes, n);
+    return b;
+}
+
+void ta_prof_release(ta_prof_stack *st, size_t n) {
+    ta_atomic_add_relaxed(&st->a_free_n, 1);
+    ta_atomic_add_relaxed(&st->a_free_bytes, n);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The profile (gperftools' heap-profile text, as google-pprof reads it):
+ *   heap profile: <inuse n>: <inuse bytes> [<alloc n>: <alloc bytes>] @ heap_v2/<rate>
+ *   <inuse n>: <inuse bytes> [<alloc n>: <alloc bytes>] @ 0x<pc> 0x<pc> ...      one per stack
+ *   (blank line)
+ *   MAPPED_LIBRARIES:
+ *   <the contents of /proc/self/maps>
+ * The counts are the samples' own; pprof scales each line by 1 / (1 - exp(-mean size / rate)).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct prof_out { int fd, failed; size_t len; char buf[4096]; } prof_out;
+
+static void prof_flush(prof_out *o) {
+    if (o->len && ta_os_write_fd(o->fd, o->buf, o->len) != 0) o->failed = 1;
+    o->len = 0;
+}
+
+static void prof_put(prof_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void prof_put(prof_out *o, const char *fmt, ...) {
+    if (o->len > sizeof o->buf - 256) prof_flush(o);   /* every line piece is under 256 bytes */
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf + o->len, sizeof o->buf - o->len, fmt, ap);
+    va_end(ap);
+    if (n > 0) o->len += (size_t)n < sizeof o->buf - o->len ? (size_t)n : sizeof o->buf - o->len - 1;
+}
+
+typedef struct prof_counts { uint64_t in_n, in_bytes, alloc_n, alloc_bytes; } prof_counts;
+
+static prof_counts prof_counts_of(ta_prof_stack *b) {
+    prof_counts k;
+    k.alloc_n = ta_atomic_load_relaxed(&b->a_alloc_n);
+    k.alloc_bytes = ta_atomic_load_relaxed(&b->a_alloc_bytes);
+    uint64_t fn = ta_atomic_load_relaxed(&b->a_free_n), fb = ta_atomic_load_relaxed(&b->a_free_bytes);
+    k.in_n = fn < k.alloc_n ? k.alloc_n - fn : 0;   /* a free counted before its allocation was read */
+    k.in_bytes = fb < k.alloc_bytes ? k.alloc_bytes - fb : 0;
+    return k;
+}
+
+static void prof_write_fd(prof_out *o) {
+    prof_counts total = {0, 0, 0, 0};
+    for (unsigned i = 0; i < PROF_CHAINS; i++)
+        for (ta_prof_stack *b = ta_atomic_load_acquire(&prof_chains[i]); b; b = ta_atomic_load_acquire(&b->a_next)) {
+            prof_counts k = prof_counts_of(b);
+            total.in_n += k.in_n;
+            total.in_bytes += k.in_bytes;
+            total.alloc_n += k.alloc_n;
+            total.alloc_bytes += k.alloc_bytes;
+        }
+    prof_put(o, "heap profile: %llu: %llu [%llu: %llu] @ heap_v2/%zu\n", (unsigned long long)total.in_n,
+             (unsigned long long)total.in_bytes, (unsigned long long)total.alloc_n,
+             (unsigned long long)total.alloc_bytes, ta_prof_rate);
+    for (unsigned i = 0; i < PROF_CHAINS; i++)
+        for (ta_prof_stack *b = ta_atomic_load_acquire(&prof_chains[i]); b; b = ta_atomic_load_acquire(&b->a_next)) {
+            prof_counts k = prof_counts_of(b);
+            if (k.alloc_n == 0) continue;
+            prof_put(o, "%llu: %llu [%llu: %llu] @", (unsigned long long)k.in_n, (unsigned long long)k.in_bytes,
+                     (unsigned long long)k.alloc_n, (unsigned long long)k.alloc_bytes);
+            for (uint32_t f = 0; f < b->depth; f++) prof_put(o, " %p", b->pcs[f]);
+            prof_put(o, "\n");
+        }
+    prof_put(o, "\nMAPPED_LIBRARIES:\n");
+    prof_flush(o);
+    if (!o->failed && ta_os_copy_file("/proc/self/maps", o->fd) != 0) o->failed = 1;
+}
+
+int ta_prof_write(const char *path) {
+    if (ta_prof_rate == 0 || path == NULL || path[0] == 0) { errno = EINVAL; return -1; }
+    char name[TA_OPT_PATH_MAX + 64];
+    if (ta_options_expand_path(path, ta_os_pid(), name, sizeof name) != 0) { errno = ENAMETOOLONG; return -1; }
+    int saved = errno, err;
+    int fd = ta_os_open_write_err(name, &err);
+    if (fd < 0) { errno = err; return -1; }
+    prof_out o = {fd, 0, 0, {0}};
+    prof_write_fd(&o);
+    ta_os_close(fd);
+    if (o.failed) { errno = EIO; return -1; }
+    errno = saved;
+    return 0;
+}
+
+void ta_prof_at_exit(void) {
+    if (ta_prof_rate == 0 || ta_opt.prof[0] == 0) return;
+    if (ta_prof_write(ta_opt.prof) != 0) {
+        char msg[TA_OPT_PATH_MAX + 96];
+        int n = snprintf(msg, sizeof msg, "tamalloc: cannot write the heap profile to %s (TAMALLOC_PROF)\n", ta_opt.prof);
+        if (n > 0) ta_os_write_stderr(msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+    }
+}
+
+void ta_prof_fork_prepare(void) { ta_lock_fork_prepare(&prof_lock); }
+void ta_prof_fork_parent(void) { ta_lock_fork_release(&prof_lock); }
+void ta_prof_fork_child(void) { ta_lock_fork_release(&prof_lock); }

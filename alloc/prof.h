@@ -1,0 +1,61 @@
+/* prof.h - the sampling heap profiler: which call stacks hold the heap, written in the gperftools
+ * heap-profile format that google-pprof reads (TAMALLOC_PROF, ta_prof_dump).
+ *
+ * Sampling is by bytes: each thread counts down the bytes it asks for (ta_cache.prof_left, one
+ * subtraction and one branch on the malloc fast path), and the allocation that takes the count
+ * below zero is sampled; the next count is drawn from an exponential distribution of mean
+ * TAMALLOC_PROF_SAMPLE bytes (ta_prof_next). So an allocation of s bytes is sampled with
+ * probability 1 - exp(-s / rate), whatever its size, which is the law pprof's heap_v2/<rate>
+ * scaling undoes. With the profiler off the count is set so far ahead that it never runs out.
+ *
+ * A sampled block is given its own mapping (a large block, large.h) that records the stack it was
+ * allocated from: its free then takes the large-block path, where one predictable branch
+ * (ta_large.prof) tells a sampled block from an unsampled one. The arena free fast path is not
+ * touched at all. The cost is a page and a mapping per live sample (about 1/128 of the sampled
+ * bytes at the default rate, for blocks of 4 KiB and less).
+ *
+ * Stacks live in a table of buckets (one per distinct stack): a lookup walks a hash chain without
+ * a lock; a new stack is added under the profiler's lock. Buckets are never freed (counts only
+ * grow), so a block's bucket pointer stays valid for the process's life, and in a forked child.
+ * Memory for buckets is mapped in chunks (never through malloc).
+ *
+ * Layer L4 (rank 44): platform, options. */
+#ifndef TA_PROF_H
+#define TA_PROF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc/platform/compiler.h"
+
+#define TA_PROF_MAX_FRAMES 64
+
+typedef struct ta_prof_stack ta_prof_stack;
+
+/* The sampling rate in bytes (mean interval); 0 when the profiler is off. Set by ta_prof_init. */
+extern size_t ta_prof_rate TA_HIDDEN;
+
+/* Called once by init, after the options: arms the profiler when TAMALLOC_PROF or
+ * TAMALLOC_PROF_SAMPLE asks for it. */
+TA_HIDDEN void ta_prof_init(void);
+/* The next sampling interval in bytes (>= 1), drawn with the thread's generator *rng (seeded here
+ * when 0). Off: a count that never runs out. */
+TA_HIDDEN int64_t ta_prof_next(uint64_t *rng);
+/* Records a sampled allocation of n bytes whose caller returns to ra (the stack starts at ra when
+ * it is found among the unwound frames; NULL: the whole stack). Returns the stack's bucket, or NULL
+ * when no memory was left for a new bucket (the allocation then goes unsampled). */
+TA_HIDDEN ta_prof_stack *ta_prof_record(size_t n, void *ra);
+/* A sampled block of n bytes of bucket st was freed. */
+TA_HIDDEN void ta_prof_release(ta_prof_stack *st, size_t n);
+/* Writes the profile to path ("%p" is the pid). 0, or -1 with errno set (EINVAL: the profiler is
+ * off or path is NULL or too long; or open's and write's errno). */
+TA_HIDDEN int ta_prof_write(const char *path);
+/* At exit: writes the TAMALLOC_PROF file, if one was asked for. */
+TA_HIDDEN void ta_prof_at_exit(void);
+
+/* Fork: the lock that adds buckets (taken last in prepare). */
+TA_HIDDEN void ta_prof_fork_prepare(void);
+TA_HIDDEN void ta_prof_fork_parent(void);
+TA_HIDDEN void ta_prof_fork_child(void);
+
+#endif
