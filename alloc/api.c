@@ -54,8 +54,9 @@ static void *large_alloc(size_t n, size_t align, int *fresh) {
  * ta_alloc_slow). Returns 1 with *out set when it is sampled: the block gets a mapping of its own
  * (large.h) that records the stack starting at ra, so its free is told apart on the large-block
  * path (a fresh mapping: zero). Returns 0 when the allocation goes on as usual: the profiler is off
- * (the count is then set never to run out), this was the thread's first count, or the unwinder
- * itself allocated. */
+ * (the count is then set never to run out), this was the thread's first count, the unwinder itself
+ * allocated, or no mapping could be had for the sample (a program near its map-count or address-
+ * space limit is served as without the profiler; the sample is lost). */
 TA_NOINLINE int ta_prof_sample(ta_cache *c, size_t n, size_t align, void *ra, void **out) {
     int first = c->prof_rng == 0;
     c->prof_left = ta_prof_next(&c->prof_rng);
@@ -64,11 +65,12 @@ TA_NOINLINE int ta_prof_sample(ta_cache *c, size_t n, size_t align, void *ra, vo
     ta_prof_stack *st = ta_prof_record(n, ra);
     c->prof_busy = 0;
     if (st == NULL) return 0;
+    int saved = errno;
     void *p = ta_large_alloc(n ? n : 1, align);
-    if (p == NULL) {   /* errno ENOMEM, as the unsampled path would give */
-        ta_prof_release(st, n);
-        *out = NULL;
-        return 1;
+    if (p == NULL) {   /* no mapping (the map count or RLIMIT_AS at its limit): not sampled */
+        ta_prof_unrecord(st, n);
+        errno = saved;
+        return 0;
     }
     ta_large *l = (ta_large *)ta_segmap_lookup(p);
     l->prof = st;

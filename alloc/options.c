@@ -143,6 +143,19 @@ void ta_options_load(void) {
             ta_opt.prof_sample_set = 1;
         } else opt_report("TAMALLOC_PROF_SAMPLE", v, "bytes from 1 to 1G, suffix K, M or G allowed");
     }
+    if ((v = ta_os_getenv("TAMALLOC_PROF_LEAKS")) != NULL) {
+        if (ta_options_parse_size(v, 0, 1, &n) == 0) ta_opt.prof_leaks = (int)n;
+        else opt_report("TAMALLOC_PROF_LEAKS", v, "0 or 1");
+    }
+    if ((v = ta_os_getenv("TAMALLOC_PROF_SIGNAL")) != NULL) {
+        if (ta_options_parse_size(v, 0, 1, &n) == 0) ta_opt.prof_signal = (int)n;
+        else opt_report("TAMALLOC_PROF_SIGNAL", v, "0 or 1");
+        if (ta_opt.prof_signal && !ta_opt.prof[0]) {
+            static const char msg[] = "tamalloc: TAMALLOC_PROF_SIGNAL=1 needs TAMALLOC_PROF (the path the profiles go to); ignored\n";
+            ta_os_write_stderr(msg, sizeof msg - 1);
+            ta_opt.prof_signal = 0;
+        }
+    }
     if ((v = ta_os_getenv("TAMALLOC_STATS_FILE")) != NULL) {
         if (ta_options_parse_path(v, ta_opt.stats_file) != 0)
             opt_report("TAMALLOC_STATS_FILE", v, "a file path shorter than 1024 bytes");

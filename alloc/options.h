@@ -33,6 +33,8 @@ typedef struct ta_options {
     size_t prof_sample;       /* TAMALLOC_PROF_SAMPLE: mean bytes between samples (512 KiB) */
     int prof_sample_set;      /* 1 when TAMALLOC_PROF_SAMPLE was given: profiling is on (for
                                  ta_prof_dump) even without TAMALLOC_PROF */
+    int prof_leaks;           /* TAMALLOC_PROF_LEAKS: 1 = leak report at exit (profiling on) */
+    int prof_signal;          /* TAMALLOC_PROF_SIGNAL: 1 = SIGUSR2 writes a profile (drop-in) */
     char stats_file[TA_OPT_PATH_MAX];   /* TAMALLOC_STATS_FILE: the stats report goes to this file
                                            (%p = pid), opened at exit, instead of stderr; "" = off.
                                            Set alone, it turns the text report on. */

@@ -17,6 +17,7 @@
 #include "alloc/platform/atomic.h"
 #include "alloc/platform/lock.h"
 #include "alloc/platform/os.h"
+#include "alloc/platform/symbolize.h"
 
 #define PROF_CHAINS 4096u                  /* hash chains (a power of two) */
 #define PROF_POOL_CHUNK ((size_t)1 << 20)  /* bytes mapped at a time for buckets */
@@ -43,7 +44,7 @@ static size_t prof_pool_left;  /* bytes left in it; guarded by prof_lock */
 
 void ta_prof_init(void) {
     ta_lock_init(&prof_lock, TA_RANK_PROF);
-    ta_prof_rate = ta_opt.prof[0] || ta_opt.prof_sample_set ? ta_opt.prof_sample : 0;
+    ta_prof_rate = ta_opt.prof[0] || ta_opt.prof_sample_set || ta_opt.prof_leaks ? ta_opt.prof_sample : 0;
 }
 
 static uint64_t prof_rand(uint64_t *s) {   /* xorshift64* */
@@ -67,6 +68,28 @@ static double prof_log(double u) {
     double t = (m - 1) / (m + 1), t2 = t * t;
     double ln_m = 2 * t * (1 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9)))));
     return e * 0.69314718055994530942 + ln_m;
+}
+
+/* e^-x for x >= 0: x = k ln 2 + r with r in [0, ln 2), e^-r by its series to r^9 (error under
+ * 1e-8), then halved k times. No libm. */
+static double prof_exp_neg(double x) {
+    if (x > 700) return 0;
+    int k = (int)(x / 0.69314718055994530942);
+    double r = x - k * 0.69314718055994530942, term = 1, sum = 1;
+    for (int i = 1; i <= 9; i++) {
+        term *= -r / i;
+        sum += term;
+    }
+    while (k-- > 0) sum *= 0.5;
+    return sum;
+}
+
+/* What n samples of bytes stand for: each sample of mean size m was taken with probability
+ * 1 - e^(-m / rate), so the counts are divided by it (pprof's heap_v2 adjustment). */
+static double prof_scale(uint64_t n, uint64_t bytes) {
+    if (n == 0) return 0;
+    double p = 1 - prof_exp_neg((double)bytes / (double)n / (double)ta_prof_rate);
+    return p > 0 ? 1 / p : 1;
 }
 
 int64_t ta_prof_next(uint64_t *rng) {
@@ -143,6 +166,11 @@ ta_prof_stack *ta_prof_record(size_t n, void *ra) {
     ta_atomic_add_relaxed(&b->a_alloc_n, 1);
     ta_atomic_add_relaxed(&b->a_alloc_bytes, n);
     return b;
+}
+
+void ta_prof_unrecord(ta_prof_stack *st, size_t n) {
+    ta_atomic_sub_relaxed(&st->a_alloc_n, 1);
+    ta_atomic_sub_relaxed(&st->a_alloc_bytes, n);
 }
 
 void ta_prof_release(ta_prof_stack *st, size_t n) {
@@ -231,12 +259,92 @@ int ta_prof_write(const char *path) {
     return 0;
 }
 
+static void prof_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void prof_say(const char *fmt, ...) {
+    char msg[TA_OPT_PATH_MAX + 512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n > 0) ta_os_write_stderr(msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+}
+
+int ta_prof_write_numbered(unsigned seq) {
+    char name[TA_OPT_PATH_MAX + 32];
+    int n = snprintf(name, sizeof name, "%s.%u", ta_opt.prof, seq);
+    if (n < 0 || (size_t)n >= sizeof name) { errno = ENAMETOOLONG; return -1; }
+    int rc = ta_prof_write(name);
+    if (rc != 0) prof_say("tamalloc: cannot write the heap profile to %s (TAMALLOC_PROF_SIGNAL)\n", name);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The leak report (TAMALLOC_PROF_LEAKS=1): the stacks of the samples still live at exit, the 20
+ * that hold the most bytes with their frames named, on stderr.
+ * ------------------------------------------------------------------------------------------- */
+
+#define PROF_LEAK_TOP 20
+
+typedef struct prof_leak { ta_prof_stack *b; double n, bytes; } prof_leak;
+
+static void prof_leak_frames(const ta_prof_stack *b) {
+    for (uint32_t f = 0; f < b->depth; f++) {
+        ta_symbol sym;
+        /* a return address is just past its call: name the byte before it (the first frame, the
+         * program's return address from malloc, too) */
+        const char *pc = (const char *)b->pcs[f] - 1;
+        if (ta_os_symbolize(pc, &sym) == 0)
+            prof_say("    #%u %p %s+%#lx (%s)\n", f, b->pcs[f], sym.name, (unsigned long)sym.offset + 1, sym.module);
+        else
+            prof_say("    #%u %p (%s)\n", f, b->pcs[f], sym.module[0] ? sym.module : "unknown");
+    }
+}
+
+/* Returns the number of stacks with live samples. */
+static size_t prof_leak_report(void) {
+    prof_leak top[PROF_LEAK_TOP];
+    size_t ntop = 0, stacks = 0;
+    uint64_t samples = 0;
+    double blocks = 0, bytes = 0;
+    for (unsigned i = 0; i < PROF_CHAINS; i++)
+        for (ta_prof_stack *b = ta_atomic_load_acquire(&prof_chains[i]); b; b = ta_atomic_load_acquire(&b->a_next)) {
+            prof_counts k = prof_counts_of(b);
+            if (k.in_n == 0) continue;
+            double sc = prof_scale(k.in_n, k.in_bytes);
+            prof_leak l = {b, (double)k.in_n * sc, (double)k.in_bytes * sc};
+            stacks++;
+            samples += k.in_n;
+            blocks += l.n;
+            bytes += l.bytes;
+            size_t at = ntop < PROF_LEAK_TOP ? ntop++ : PROF_LEAK_TOP;   /* insertion into top, by bytes */
+            while (at > 0 && top[at - 1].bytes < l.bytes) {
+                if (at < PROF_LEAK_TOP) top[at] = top[at - 1];
+                at--;
+            }
+            if (at < PROF_LEAK_TOP) top[at] = l;
+        }
+    if (stacks == 0) {
+        prof_say("tamalloc: leak report: no sampled block is live at exit (a sample per %zu bytes)\n", ta_prof_rate);
+        return 0;
+    }
+    prof_say("tamalloc: leak report: %.0f blocks (%.0f bytes) live at exit, from %zu stacks (%llu samples, a sample "
+             "per %zu bytes%s); the %zu largest:\n",
+             blocks, bytes, stacks, (unsigned long long)samples, ta_prof_rate,
+             ta_prof_rate > 1 ? ": counts are estimates" : ": every block", ntop);
+    for (size_t i = 0; i < ntop; i++) {
+        prof_say("tamalloc: leak %zu of %zu: %.0f blocks, %.0f bytes, allocated at:\n", i + 1, stacks, top[i].n, top[i].bytes);
+        prof_leak_frames(top[i].b);
+    }
+    return stacks;
+}
+
 void ta_prof_at_exit(void) {
-    if (ta_prof_rate == 0 || ta_opt.prof[0] == 0) return;
-    if (ta_prof_write(ta_opt.prof) != 0) {
-        char msg[TA_OPT_PATH_MAX + 96];
-        int n = snprintf(msg, sizeof msg, "tamalloc: cannot write the heap profile to %s (TAMALLOC_PROF)\n", ta_opt.prof);
-        if (n > 0) ta_os_write_stderr(msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+    if (ta_prof_rate == 0) return;
+    if (ta_opt.prof[0] && ta_prof_write(ta_opt.prof) != 0)
+        prof_say("tamalloc: cannot write the heap profile to %s (TAMALLOC_PROF)\n", ta_opt.prof);
+    if (ta_opt.prof_leaks && prof_leak_report() != 0) {
+        prof_say("tamalloc: leaks found: exiting with status %d (TAMALLOC_PROF_LEAKS)\n", TA_PROF_LEAK_STATUS);
+        ta_os_exit_now(TA_PROF_LEAK_STATUS);
     }
 }
 

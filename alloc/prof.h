@@ -45,12 +45,20 @@ TA_HIDDEN int64_t ta_prof_next(uint64_t *rng);
  * it is found among the unwound frames; NULL: the whole stack). Returns the stack's bucket, or NULL
  * when no memory was left for a new bucket (the allocation then goes unsampled). */
 TA_HIDDEN ta_prof_stack *ta_prof_record(size_t n, void *ra);
+/* Takes back a ta_prof_record whose block could not be allocated. */
+TA_HIDDEN void ta_prof_unrecord(ta_prof_stack *st, size_t n);
 /* A sampled block of n bytes of bucket st was freed. */
 TA_HIDDEN void ta_prof_release(ta_prof_stack *st, size_t n);
 /* Writes the profile to path ("%p" is the pid). 0, or -1 with errno set (EINVAL: the profiler is
  * off or path is NULL or too long; or open's and write's errno). */
 TA_HIDDEN int ta_prof_write(const char *path);
-/* At exit: writes the TAMALLOC_PROF file, if one was asked for. */
+/* SIGUSR2 under TAMALLOC_PROF_SIGNAL=1: writes the profile to the TAMALLOC_PROF path with ".<seq>"
+ * added; says so on stderr when it cannot. */
+TA_HIDDEN int ta_prof_write_numbered(unsigned seq);
+/* At exit: writes the TAMALLOC_PROF file, if one was asked for; under TAMALLOC_PROF_LEAKS=1 writes
+ * the leak report to stderr and, when any sampled block is still live, ends the process with status
+ * TA_PROF_LEAK_STATUS (stdio flushed first). */
+#define TA_PROF_LEAK_STATUS 23
 TA_HIDDEN void ta_prof_at_exit(void);
 
 /* Fork: the lock that adds buckets (taken last in prepare). */

@@ -66,6 +66,9 @@ TA_HIDDEN int    ta_os_on_signal(int sig, void (*fn)(int));
  *    -1 when src cannot be read or fd written. Reads through a buffer on the stack. */
 TA_HIDDEN int    ta_os_backtrace(void **pcs, int max);
 TA_HIDDEN int    ta_os_copy_file(const char *src, int fd);
+/* Ends the process now with status code, after flushing stdio's buffers (fflush(NULL), then _exit:
+ * no further exit handlers run). The leak report's non-zero exit. */
+TA_HIDDEN TA_NORETURN void ta_os_exit_now(int code);
 /* The process id (getpid). */
 TA_HIDDEN long   ta_os_pid(void);
 

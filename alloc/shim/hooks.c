@@ -10,6 +10,7 @@
 #include "alloc/init.h"
 #include "alloc/options.h"
 #include "alloc/platform/os.h"
+#include "alloc/prof.h"
 #include "alloc/shim/trace.h"
 
 ta_atomic_int ta_hooks = TA_HOOK_UNDECIDED;
@@ -35,15 +36,17 @@ static int hooks_write_heap_map_file(void) {
     return rc;
 }
 
-/* Async-signal-safe: one atomic or; the next hooked call writes the file. */
+/* Async-signal-safe: one atomic or; the next hooked call writes the file(s): the heap map when
+ * TAMALLOC_HEAP_MAP is set, a heap profile when TAMALLOC_PROF_SIGNAL=1. */
 static void hooks_on_sigusr2(int sig) {
     (void)sig;
-    atomic_fetch_or_explicit(&ta_hooks, TA_HOOK_HEAP_MAP, memory_order_release);
+    int bits = (ta_opt.heap_map[0] ? TA_HOOK_HEAP_MAP : 0) | (ta_opt.prof_signal ? TA_HOOK_PROF : 0);
+    atomic_fetch_or_explicit(&ta_hooks, bits, memory_order_release);
 }
 
 __attribute__((constructor)) static void hooks_at_load(void) {
     ta_init();
-    if (ta_opt.heap_map[0]) ta_os_on_signal(SIGUSR2, hooks_on_sigusr2);
+    if (ta_opt.heap_map[0] || ta_opt.prof_signal) ta_os_on_signal(SIGUSR2, hooks_on_sigusr2);
 }
 
 __attribute__((destructor)) static void hooks_at_exit(void) {
@@ -80,6 +83,11 @@ static TA_NOINLINE int hooks_enter(void) {
     if (h & TA_HOOK_HEAP_MAP) {
         int was = atomic_fetch_and_explicit(&ta_hooks, ~TA_HOOK_HEAP_MAP, memory_order_acq_rel);
         if (was & TA_HOOK_HEAP_MAP) hooks_write_heap_map_file();
+    }
+    if (h & TA_HOOK_PROF) {
+        static ta_atomic_u32 prof_seq;    /* the profiles SIGUSR2 asked for: <TAMALLOC_PROF>.1, .2, ... */
+        int was = atomic_fetch_and_explicit(&ta_hooks, ~TA_HOOK_PROF, memory_order_acq_rel);
+        if (was & TA_HOOK_PROF) ta_prof_write_numbered(ta_atomic_add_relaxed(&prof_seq, 1u) + 1u);
     }
     return (h & TA_HOOK_TRACE) != 0 && !hooks_deciding;
 }

@@ -1,6 +1,7 @@
-/* shim/hooks.h - the drop-in's tooling dispatch: TAMALLOC_TRACE recording (trace.h) and the
+/* shim/hooks.h - the drop-in's tooling dispatch: TAMALLOC_TRACE recording (trace.h), the
  * TAMALLOC_HEAP_MAP file, written at exit and, after a SIGUSR2, by the next allocation call
- * that leaves the fast path.
+ * that leaves the fast path, and (TAMALLOC_PROF_SIGNAL=1) a heap profile after a SIGUSR2 the same
+ * way.
  *
  * The C library names test one word, ta_hooks: malloc and free in their exits only (api_fast.h;
  * tracing turns the thread cache off, so every traced call reaches one, and a heap map requested
@@ -22,6 +23,7 @@ enum {
     TA_HOOK_TRACE = 1,       /* TAMALLOC_TRACE is recording */
     TA_HOOK_HEAP_MAP = 2,    /* SIGUSR2 asked for a heap map */
     TA_HOOK_UNDECIDED = 4,   /* the first call has not read the options yet */
+    TA_HOOK_PROF = 8,        /* SIGUSR2 asked for a heap profile (TAMALLOC_PROF_SIGNAL=1) */
 };
 extern ta_atomic_int ta_hooks TA_HIDDEN;
 
