@@ -10,7 +10,8 @@
  * only: the fast paths of api_fast.h read neither). Writing to a FILE may allocate (stdio buffers
  * and locks), which re-enters malloc: nothing here holds a lock while it writes.
  *
- * What each field and parameter means is tamalloc(3)'s INTROSPECTION section; keep both in step. */
+ * What each field and parameter means is in tamalloc(3), "The C library's heap introspection";
+ * keep the two in step. */
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
