@@ -7,6 +7,10 @@
 
 static ta_arena table_arenas[TA_MAX_ARENAS];
 static unsigned table_count = 1;
+/* mallopt(M_ARENA_MAX): threads assigned from then on use arenas [0, limit) only; 0 = all of them.
+ * Read once per thread, at its assignment (a relaxed load: a thread created after the call is
+ * ordered after it by pthread_create). */
+static ta_atomic_u32 table_limit;
 static ta_lock table_lock;
 
 void ta_arena_table_thread_exit(void *arena) {
@@ -20,6 +24,8 @@ void ta_arena_table_init(unsigned count) {
 }
 
 unsigned ta_arena_table_count(void) { return table_count; }
+
+void ta_arena_table_set_limit(unsigned limit) { ta_atomic_store_relaxed(&table_limit, (uint32_t)limit); }
 
 ta_arena *ta_arena_table_get(unsigned i) {
     if (i >= table_count) return NULL;
@@ -43,7 +49,8 @@ static unsigned table_hash(uint64_t x) {
 }
 
 ta_arena *ta_arena_table_assign(void) {
-    unsigned n = table_count, start = table_hash(ta_thread_id()) % n;
+    unsigned limit = ta_atomic_load_relaxed(&table_limit);
+    unsigned n = limit != 0 && limit < table_count ? limit : table_count, start = table_hash(ta_thread_id()) % n;
     ta_arena *a = NULL;
     if (ta_tls_exited()) {
         /* A destructor allocating after our exit hook ran: use an arena without holding it. */

@@ -1,7 +1,8 @@
 /* arena_table.h - the fixed array of arenas and the thread -> arena assignment.
  * A thread gets an arena on its first allocation: the lowest-numbered one no live thread holds, else
  * one chosen from its thread id; the choice is cached in TLS and released by the thread-exit hook. The
- * arena count is fixed at init (TAMALLOC_ARENAS, default TA_ARENAS_PER_CPU x usable CPUs). */
+ * arena count is fixed at init (TAMALLOC_ARENAS, default TA_ARENAS_PER_CPU x usable CPUs); mallopt's
+ * M_ARENA_MAX narrows the choice of threads assigned later to the first arenas. */
 #ifndef TA_ARENA_TABLE_H
 #define TA_ARENA_TABLE_H
 
@@ -18,6 +19,10 @@ TA_HIDDEN void ta_arena_table_init(unsigned count);
  * last thread out drains its remote queue. */
 TA_HIDDEN void ta_arena_table_thread_exit(void *arena);
 TA_HIDDEN unsigned ta_arena_table_count(void);
+/* mallopt(M_ARENA_MAX): threads that get their arena after the call choose among the first limit
+ * arenas only (limit >= 1; a limit at or above the count means all of them). Threads keep the arena
+ * they have; stats, collect and fork still visit every arena. */
+TA_HIDDEN void ta_arena_table_set_limit(unsigned limit);
 /* Arena i if initialised, else NULL. */
 TA_HIDDEN ta_arena *ta_arena_table_get(unsigned i);
 /* The calling thread's arena, assigning one on first use (stored in TLS). Never NULL after init. */

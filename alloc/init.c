@@ -20,6 +20,9 @@
 #include "alloc/stats.h"
 
 ta_atomic_size ta_small_limit_a;
+/* 1 once the threshold no longer follows the program: TAMALLOC_MMAP_THRESHOLD given (set at init),
+ * or mallopt(M_MMAP_THRESHOLD) (ta_small_limit_fix). Never cleared. */
+static ta_atomic_int small_limit_fixed;
 
 enum { INIT_NONE = 0, INIT_RUNNING = 1, INIT_READY = 2 };
 static ta_atomic_int init_state;
@@ -79,10 +82,28 @@ static void init_phase1(void) {
     if (ta_opt.check >= 2) ta_arena_full_check = ta_arena_check_or_fault_locked;
 }
 
+/* Raising and fixing race without a lock. A fix stores the flag, then its limit (release); a raise
+ * reads the limit (acquire) before it reads the flag, so a raise that sees the fixed limit sees the
+ * flag and stops. The one raise that can still land on a fixed limit is a compare-and-swap that
+ * expected the very value the fix stored (the limit already had it): its success reads the fix's
+ * store, so the flag is visible afterwards and the raise puts back the value it replaced. */
 void ta_small_limit_follow(size_t usable) {
-    if (ta_opt.mmap_threshold_fixed || usable >= TA_MMAP_THRESHOLD_MAX) return;
-    size_t want = usable + 1, cur = ta_small_limit();
-    while (cur != 0 && want > cur && !ta_atomic_cas_strong_acquire(&ta_small_limit_a, &cur, want)) {}
+    if (usable >= TA_MMAP_THRESHOLD_MAX) return;
+    size_t want = usable + 1, cur = ta_atomic_load_acquire(&ta_small_limit_a);
+    for (;;) {
+        if (cur == 0 || want <= cur || ta_atomic_load_relaxed(&small_limit_fixed)) return;
+        if (ta_atomic_cas_strong_acq_rel(&ta_small_limit_a, &cur, want)) break;
+    }
+    if (ta_atomic_load_relaxed(&small_limit_fixed)) {
+        size_t mine = want;
+        ta_atomic_cas_strong_acq_rel(&ta_small_limit_a, &mine, cur);   /* fails only after a later fix */
+    }
+}
+
+void ta_small_limit_fix(size_t limit) {
+    ta_init();
+    ta_atomic_store_relaxed(&small_limit_fixed, 1);
+    ta_atomic_store_release(&ta_small_limit_a, limit);
 }
 
 void ta_init(void) {
@@ -91,7 +112,8 @@ void ta_init(void) {
     if (ta_atomic_cas_strong_acquire(&init_state, &expected, INIT_RUNNING)) {
         ta_atomic_store_relaxed(&init_owner, ta_lock_self());
         init_phase1();
-        ta_atomic_store_relaxed(&ta_small_limit_a, ta_opt.mmap_threshold);
+        ta_atomic_store_relaxed(&small_limit_fixed, ta_opt.mmap_threshold_fixed);
+        ta_atomic_store_release(&ta_small_limit_a, ta_opt.mmap_threshold);
         ta_atomic_store_release(&init_state, INIT_READY);
         ta_os_atfork(init_fork_prepare, init_fork_parent, init_fork_child);
         if (ta_opt.background && ta_background_set(1) != 0) {

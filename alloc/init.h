@@ -21,8 +21,12 @@ static TA_ALWAYS_INLINE size_t ta_small_limit(void) { return ta_atomic_load_rela
  * size come from the arenas, whose free pages are reused in place (and go back by decay once they
  * stay free), not from fresh mappings faulted in page by page and unmapped at each free. A program
  * whose few mapped blocks the kept mappings serve keeps them mapped (exact, unfragmented). Never
- * lowered; fixed when TAMALLOC_MMAP_THRESHOLD is set. */
+ * lowered; fixed when TAMALLOC_MMAP_THRESHOLD is set or by ta_small_limit_fix. */
 TA_HIDDEN void ta_small_limit_follow(size_t usable);
+/* mallopt(M_MMAP_THRESHOLD): from now on requests of limit bytes or more get their own mapping (the
+ * caller checks limit against TA_MMAP_THRESHOLD_MIN..MAX), and the limit no longer follows the
+ * program, as TAMALLOC_MMAP_THRESHOLD would have fixed it. Initialises the allocator first. */
+TA_HIDDEN void ta_small_limit_fix(size_t limit);
 /* Returns once the allocator is ready. */
 TA_HIDDEN void ta_init(void);
 

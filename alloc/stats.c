@@ -12,10 +12,22 @@
 #include "alloc/large.h"
 #include "alloc/platform/thread.h"
 
-size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
+/* Adds every block of a's free list to its size class (whole blocks, headers included). */
+static void stats_sizes_locked(ta_arena *a, ta_stats_sizes *sizes) TA_REQUIRES(a->lock, a->fl) {
+    for (ta_block *b = a->fl.head; b != NULL; b = ta_fl_next(b)) {
+        size_t size = b->size;
+        unsigned c = (unsigned)(63 - __builtin_clzll((unsigned long long)size)) - 5u;   /* size >= 32 */
+        if (c >= TA_STATS_SIZE_CLASSES) c = TA_STATS_SIZE_CLASSES - 1;
+        sizes->count[c]++;
+        sizes->bytes[c] += size;
+    }
+}
+
+static size_t stats_arena(unsigned index, ta_arena_stats *out, ta_stats_sizes *sizes) {
     unsigned n = ta_arena_table_count();
     if (index >= n) return 0;
     memset(out, 0, sizeof *out);
+    if (sizes) memset(sizes, 0, sizeof *sizes);
     out->index = index;
     ta_arena *a = ta_arena_table_get(index);
     if (!a) return n;
@@ -39,6 +51,7 @@ size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
     out->dirty = a->fl.bytes >= a->fl.purged ? a->fl.bytes - a->fl.purged : 0;
     out->large_cached = a->lcache_bytes;
     out->remote_pushed = ta_atomic_load_relaxed(&a->remote.a_pushed);
+    if (sizes) stats_sizes_locked(a, sizes);
     ta_arena_unlock(a);
     out->remote_pending = out->remote_pushed >= out->remote_drained ? out->remote_pushed - out->remote_drained : 0;
     /* The arena counts every block out of it; the caches' bins are not the user's. Frees batched in
@@ -53,7 +66,18 @@ size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) {
     return n;
 }
 
+size_t ta_stats_gather_arena(unsigned index, ta_arena_stats *out) { return stats_arena(index, out, NULL); }
+
+size_t ta_stats_gather_arena_sizes(unsigned index, ta_arena_stats *out, ta_stats_sizes *sizes) {
+    return stats_arena(index, out, sizes);
+}
+
 void ta_stats_gather(ta_stats *out) {
+    ta_large_totals lt;
+    ta_stats_gather_large(out, &lt);
+}
+
+void ta_stats_gather_large(ta_stats *out, ta_large_totals *lt) {
     memset(out, 0, sizeof *out);
     ta_arena_stats as;
     for (unsigned i = 0; ta_stats_gather_arena(i, &as); i++) {
@@ -74,12 +98,11 @@ void ta_stats_gather(ta_stats *out) {
         out->search_steps += as.search_steps;
         if (as.search_max_steps > out->search_max_steps) out->search_max_steps = as.search_max_steps;
     }
-    ta_large_totals lt;
-    ta_large_get_totals(&lt);
-    out->allocated += lt.usable;
-    out->large_allocated = lt.usable;
-    out->mapped += lt.mapped;
-    out->large_cached = lt.cached;
+    ta_large_get_totals(lt);
+    out->allocated += lt->usable;
+    out->large_allocated = lt->usable;
+    out->mapped += lt->mapped;
+    out->large_cached = lt->cached;
     out->background_rounds = (size_t)ta_service_rounds();
     out->background_cpu_ns = (size_t)ta_service_cpu_ns();
 }

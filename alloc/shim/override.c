@@ -1,6 +1,7 @@
-/* shim/override.c - the C library's allocation names, forwarding to the ta_* API. The only file
- * that defines libc symbols; it goes into //alloc:tamalloc_override (linked into a program in place
- * of glibc's malloc) and //alloc:libtamalloc.so (LD_PRELOAD), never into //alloc:tamalloc.
+/* shim/override.c - the C library's allocation names, forwarding to the ta_* API. With
+ * shim/introspect.c (glibc's mallinfo, malloc_info, mallopt, ...), the only file that defines libc
+ * symbols; it goes into //alloc:tamalloc_override (linked into a program in place of glibc's malloc)
+ * and //alloc:libtamalloc.so (LD_PRELOAD), never into //alloc:tamalloc.
  *
  * Relies on: ta_* implementing glibc's contract (errno ENOMEM on failure, EINVAL for a bad
  * alignment, ta_free leaving errno alone, ta_realloc(p, 0) freeing p and returning NULL), and on

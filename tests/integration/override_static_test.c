@@ -9,7 +9,10 @@
  *   - free() of a pointer tamalloc did not hand out aborts with a "tamalloc:" message;
  *   - a thread created by a constructor that runs before tamalloc's own, and worker threads that
  *     exchange blocks (cross-thread frees), work: every block's contents survive, the blocks come
- *     from several arenas, remote frees happen, malloc_trim drains them, and ta_check() passes.
+ *     from several arenas, remote frees happen, malloc_trim drains them, and ta_check() passes;
+ *   - the introspection names are tamalloc's too (mallinfo2, mallopt, malloc_info into a memory
+ *     stream that reallocs while it is written); the fully static link also shows that they keep
+ *     libc.a's malloc.o out (it defines them as well: both would clash).
  * Seeded (TAMALLOC_TEST_SEED replays a run); no timing. */
 #include <errno.h>
 #include <malloc.h>
@@ -447,6 +450,29 @@ static void test_threads(void) {
     CHECK(ta_check() == 0, "ta_check: %s", ta_check_name(ta_check()));
 }
 
+/* The C library's introspection (preload_introspect_test.sh checks every field and parameter). */
+static void test_introspection(void) {
+    ta_stats s;
+    ta_get_stats(&s);
+    struct mallinfo2 m = mallinfo2();
+    CHECK(m.uordblks == s.allocated - s.large_allocated && m.ordblks == s.free_blocks,
+          "mallinfo2 is tamalloc's: uordblks %zu (ta: %zu - %zu large), ordblks %zu (ta: %zu)", m.uordblks, s.allocated,
+          s.large_allocated, m.ordblks, s.free_blocks);
+    CHECK(mallopt(12345, 1) == 0, "mallopt of an unknown parameter returns 0 (glibc's returns 1)");
+    char *xml = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&xml, &len);   /* its buffer grows by realloc while malloc_info writes */
+    CHECK(fp != NULL, "open_memstream");
+    CHECK(malloc_info(0, fp) == 0, "malloc_info(0, memstream)");
+    CHECK(fclose(fp) == 0, "fclose");
+    size_t heaps = 0;
+    for (const char *h = xml; (h = strstr(h, "<heap nr=\"")) != NULL; h++) heaps++;
+    CHECK(strncmp(xml, "<malloc version=\"1\">\n", 21) == 0 && len > 10 && strcmp(xml + len - 10, "</malloc>\n") == 0,
+          "malloc_info's XML: %.40s ...", xml);
+    CHECK(heaps == s.arenas && heaps >= 2, "malloc_info: %zu heaps, %zu arenas in use", heaps, s.arenas);
+    free(xml);
+}
+
 int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "--foreign-free") == 0) foreign_free_child();
     base_seed = rng_base_seed(0x5eed0f0e);
@@ -461,6 +487,7 @@ int main(int argc, char **argv) {
     test_malloc_trim();
     test_foreign_free_aborts();
     test_threads();
+    test_introspection();
     CHECK(ta_check() == 0, "final ta_check");
     printf("PASS: %d checks\n", checks);
     return 0;

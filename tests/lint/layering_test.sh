@@ -19,7 +19,7 @@ set -u
 # Layers (STYLE.md §C2) are the tens: L0 platform, L1 config/fault/options/assert/track, L2 the
 # heap structures in a strict order (block < bitmap, segmap < fittree < segment < fitindex < freelist, remote <
 # diagnose), L3 large, L4 arena < arena_table, decay, L5 the cache, check, stats < init, L6 the API, L7 the
-# drop-in shim (trace < hooks < override). tamalloc.h (the public contract, which includes no
+# drop-in shim (trace < hooks < override, introspect). tamalloc.h (the public contract, which includes no
 # alloc/ header) ranks with config.h: any layer above the platform may use its types.
 header_rank() {
     case "$1" in
@@ -57,23 +57,24 @@ header_rank() {
 source_module() {
     case "$1" in
         platform/os_linux.c) echo platform/os.h ;;
-        api*.c | shim/override.c) echo "" ;;
+        api*.c | shim/override.c | shim/introspect.c) echo "" ;;
         *.c) echo "${1%.c}.h" ;;
     esac
 }
 
-# A file's rank: its module header's; api*.c and shim/override.c rank above what they include.
+# A file's rank: its module header's; api*.c, shim/override.c and shim/introspect.c rank above what
+# they include.
 file_rank() {
     case "$1" in
         *.h) header_rank "$1" ;;
         api*.c) echo 62 ;;
-        shim/override.c) echo 72 ;;
+        shim/override.c | shim/introspect.c) echo 72 ;;
         *.c) header_rank "$(source_module "$1")" ;;
     esac
 }
 
 OS_HEADERS='sys/mman\.h|pthread\.h|stdatomic\.h|unistd\.h|sys/syscall\.h|sched\.h'
-LIBC_NAMES='malloc|free|calloc|realloc|reallocarray|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size'
+LIBC_NAMES='malloc|free|calloc|realloc|reallocarray|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|mallinfo2?|mallopt|malloc_info|malloc_stats'
 
 # lint ROOT: ROOT is an alloc/ directory. Prints violations; returns 1 if there were any.
 lint() {
