@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""prof_cost.py - what the heap profiler costs, on every workload of bench/run.py.
+
+Three variants of tamalloc run each cell, interleaved within each repetition:
+  before  a libtamalloc.so built without the profiler (--base-lib, e.g. from the commit before it)
+  off     the library under test, profiler off (the default)
+  on      the same library with TAMALLOC_PROF_SAMPLE=524288 (on, at the default rate)
+and the table gives the medians of operations per second and of peak RSS, with off/before (the
+cost of the profiler's branch when it is off) and on/off (the cost of sampling). The workloads, their
+arguments and scales are run.py's (--quick scale), so the rows are the benchmark's rows.
+
+Usage: python3 bench/prof_cost.py --base-lib OLD.so --lib NEW.so [--reps 5] [--threads 1,2]
+                                  [--workloads a,b] [--out FILE.md]
+The workload binaries are taken from bazel-bin/bench (bazel build --config=opt //bench/...)."""
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("bench_run", os.path.join(HERE, "run.py"))
+run = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(run)
+
+VARIANTS = [("before", "base", {}), ("off", "lib", {}), ("on", "lib", {"TAMALLOC_PROF_SAMPLE": "524288"})]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base-lib", required=True)
+    ap.add_argument("--lib", required=True)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--workloads", default=",".join(w.key for w in run.WORKLOADS))
+    ap.add_argument("--bin-dir", default=os.path.join(HERE, "..", "bazel-bin"))
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    libs = {"base": os.path.abspath(args.base_lib), "lib": os.path.abspath(args.lib)}
+    threads = [int(t) for t in args.threads.split(",")]
+    keys = args.workloads.split(",")
+    workloads = [w for w in run.WORKLOADS if w.key in keys]
+    cells = {}
+    t0 = time.time()
+    load = open("/proc/loadavg").read().split()[0]
+    for r in range(args.reps):
+        for w in workloads:
+            for t in threads:
+                scale = w.scale(w.quick, t)
+                argv = [str(t), str(scale)] + w.extra
+                for name, which, env in VARIANTS:
+                    fields, err = run.run_once(os.path.join(args.bin_dir, "bench", w.binary), argv, libs[which],
+                                               w.key == "memcached", 600, extra_env=env,
+                                               drop=["TAMALLOC_PROF", "TAMALLOC_PROF_SAMPLE"])
+                    c = cells.setdefault((w.key, t), {}).setdefault(name, {"ops": [], "rss": [], "failed": 0})
+                    if fields is None:
+                        c["failed"] += 1
+                        print("FAILED %s %d %s: %s" % (w.key, t, name, err), file=sys.stderr)
+                        continue
+                    c["ops"].append(float(fields["ops_per_sec"]))
+                    c["rss"].append(float(fields.get("server_rss_kb", fields.get("maxrss_kb"))))
+        print("rep %d of %d done (%.0f s)" % (r + 1, args.reps, time.time() - t0), file=sys.stderr)
+    lines = ["# The heap profiler's cost", "",
+             "bench/prof_cost.py, %d repetitions interleaved, quick scale, %s UTC, %.0f s, load %s at start."
+             % (args.reps, time.strftime("%Y-%m-%d %H:%M", time.gmtime()), time.time() - t0, load),
+             "before: %s; off and on: %s (on = TAMALLOC_PROF_SAMPLE=524288, the default rate)."
+             % (os.path.basename(libs["base"]), os.path.basename(libs["lib"])), "",
+             "Medians of operations per second (and their spread, max-min over median) and of peak RSS.", "",
+             "| workload | threads | before ops/s | off ops/s | on ops/s | off / before | on / off | RSS on / off |",
+             "|---|---|---|---|---|---|---|---|"]
+    worst_off, worst_on = [], []
+    for w in workloads:
+        for t in threads:
+            c = cells.get((w.key, t), {})
+            med = {}
+            for name, _, _ in VARIANTS:
+                v = c.get(name, {"ops": [], "rss": []})
+                if v["ops"]:
+                    m = statistics.median(v["ops"])
+                    med[name] = (m, (max(v["ops"]) - min(v["ops"])) / m, statistics.median(v["rss"]))
+            if len(med) < 3:
+                lines.append("| %s | %d | failed | | | | | |" % (w.key, t))
+                continue
+            off_b = med["off"][0] / med["before"][0]
+            on_off = med["on"][0] / med["off"][0]
+            worst_off.append((off_b, w.key, t))
+            worst_on.append((on_off, w.key, t))
+            lines.append("| %s | %d | %s (%.0f%%) | %s (%.0f%%) | %s (%.0f%%) | %.3f | %.3f | %.3f |" % (
+                w.key, t, run.fmt_ops(med["before"][0]) if hasattr(run, "fmt_ops") else "%.3g" % med["before"][0],
+                100 * med["before"][1],
+                run.fmt_ops(med["off"][0]) if hasattr(run, "fmt_ops") else "%.3g" % med["off"][0], 100 * med["off"][1],
+                run.fmt_ops(med["on"][0]) if hasattr(run, "fmt_ops") else "%.3g" % med["on"][0], 100 * med["on"][1],
+                off_b, on_off, med["on"][2] / med["off"][2]))
+    if worst_off:
+        lines += ["", "Lowest off / before: %.3f (%s, %d threads); lowest on / off: %.3f (%s, %d threads)."
+                  % (min(worst_off) + min(worst_on))]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
