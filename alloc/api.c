@@ -15,6 +15,7 @@
 #include "alloc/fault.h"
 #include "alloc/init.h"
 #include "alloc/large.h"
+#include "alloc/platform/unwind.h"
 #include "alloc/prof.h"
 #include "alloc/track.h"
 
@@ -22,7 +23,7 @@
  * same bodies with their own exits); these are the ta_* names' copies, with the plain exits. */
 TA_EXPORT void *ta_malloc(size_t n) { return ta_malloc_fast(n, ta_malloc_slow); }
 
-TA_EXPORT void ta_free(void *p) { ta_free_fast(p, ta_free_slow, ta_cache_free_slow, ta_cache_tick_slow); }
+TA_EXPORT void ta_free(void *p) { ta_free_fast(p, ta_free_slow, ta_cache_free_slow, ta_cache_tick_slow, ta_free_odd); }
 
 /* ------------------------------------------------------------------------------------------- */
 
@@ -50,46 +51,66 @@ static void *large_alloc(size_t n, size_t align, int *fresh) {
     return ta_large_alloc(n, align);
 }
 
+static void *alloc_plain(size_t n, size_t align, int *fresh);
+
 /* The thread's heap-profile count ran out at this allocation of n bytes (align as for
- * ta_alloc_slow). Returns 1 with *out set when it is sampled: the block gets a mapping of its own
- * (large.h) that records the stack starting at ra, so its free is told apart on the large-block
- * path (a fresh mapping: zero). Returns 0 when the allocation goes on as usual: the profiler is off
- * (the count is then set never to run out), this was the thread's first count, the unwinder itself
- * allocated, or no mapping could be had for the sample (a program near its map-count or address-
- * space limit is served as without the profiler; the sample is lost). */
-TA_NOINLINE int ta_prof_sample(ta_cache *c, size_t n, size_t align, void *ra, void **out) {
+ * ta_alloc_slow). Returns 1 with *out set (NULL + ENOMEM when out of memory) when it is sampled
+ * (*fresh: 1 when the block is a fresh mapping, whose bytes are zero):
+ * its stack, from ra, is recorded; an arena block is allocated as usual and then marked SAMPLED
+ * (its free fails the fast path's USED check and is accounted in ta_free_odd: the fast path pays
+ * nothing), a large block records its stack in its ta_large. Returns 0 when the allocation goes on
+ * unsampled: the profiler is off (the count is then set never to run out), this was the thread's
+ * first count, or the unwinder itself allocated. */
+static TA_ALWAYS_INLINE int prof_sample(ta_cache *c, size_t n, size_t align, void *ra, void **out, int *fresh) {
     int first = c->prof_rng == 0;
     c->prof_left = ta_prof_next(&c->prof_rng);
     if (first || ta_prof_rate == 0 || c->prof_busy) return 0;
+    /* unwound here, inlined into the exit: each frame of the allocator's own costs about 90 ns */
+    void *frames[TA_PROF_UNWIND_FRAMES];
     c->prof_busy = 1;
-    ta_prof_stack *st = ta_prof_record(n, ra);
+    int k = ta_os_backtrace(frames, TA_PROF_UNWIND_FRAMES);
+    ta_prof_stack *st = ta_prof_record(n, frames, k, ra);
     c->prof_busy = 0;
     if (st == NULL) return 0;
-    int saved = errno;
-    void *p = ta_large_alloc(n ? n : 1, align);
-    if (p == NULL) {   /* no mapping (the map count or RLIMIT_AS at its limit): not sampled */
-        ta_prof_unrecord(st, n);
-        errno = saved;
-        return 0;
-    }
-    ta_large *l = (ta_large *)ta_segmap_lookup(p);
-    l->prof = st;
-    l->prof_size = n;
-    l->prof_own = n < ta_small_limit() && align < ta_small_limit() / 4;
+    void *p = alloc_plain(n, align, fresh);
     *out = p;
+    if (p == NULL) {
+        ta_prof_unrecord(st, n);
+        return 1;
+    }
+    ta_span *sp = ta_segmap_lookup(p);
+    if (sp->kind == TA_SPAN_LARGE) {
+        ((ta_large *)sp)->prof = st;
+        ((ta_large *)sp)->prof_size = n;
+    } else if (ta_prof_track(p, st, n) == 0) {
+        ta_block *b = ta_block_of(p);
+        ta_atomic_store_relaxed(&b->a_tag, ta_atomic_load_relaxed(&b->a_tag) ^ (TA_STATE_USED ^ TA_STATE_SAMPLED));
+    } else {
+        ta_prof_unrecord(st, n);   /* no room in the table of live samples: served unsampled */
+    }
     return 1;
 }
 
 void *ta_alloc_slow(size_t n, size_t align, void *ra) {
     ta_init();
     void *p;
-    if (TA_UNLIKELY(ta_cache_mine()->prof_left < 0) && ta_prof_sample(ta_cache_mine(), n, align, ra, &p)) {
+    int fresh;
+    if (TA_UNLIKELY(ta_cache_mine()->prof_left < 0) && prof_sample(ta_cache_mine(), n, align, ra, &p, &fresh)) {
         ta_track_malloc(p, n, 0);
         return p;
     }
+    p = alloc_plain(n, align, &fresh);
+    ta_track_malloc(p, n, 0);
+    return p;
+}
+
+/* The allocation itself: a large mapping (*fresh: 1 when newly mapped, so zero), or the thread's
+ * bins and arena (*fresh 0). */
+static void *alloc_plain(size_t n, size_t align, int *fresh) {
+    void *p;
+    *fresh = 0;
     if (n >= ta_small_limit() || (align > TA_ALIGN && align >= ta_small_limit() / 4)) {
-        int fresh;
-        p = large_alloc(n, align, &fresh);
+        p = large_alloc(n, align, fresh);
     } else {
         ta_cache *c = ta_cache_mine();
         ta_arena *a = c->arena;
@@ -101,15 +122,25 @@ void *ta_alloc_slow(size_t n, size_t align, void *ra) {
         if (align <= TA_ALIGN && n <= TA_CACHE_MAX_REQUEST) p = ta_cache_refill_slow(c, a, n);
         else p = ta_cache_alloc_uncached_slow(c, a, ta_block_size_for(n), align);
     }
-    ta_track_malloc(p, n, 0);
     return p;
 }
 
 void *ta_malloc_slow(size_t n) { return ta_alloc_slow(n, TA_ALIGN, TA_RETURN_ADDRESS()); }
 
-/* The header before p (aligned, past its segment's first 16 bytes) did not verify as USED. */
-void ta_free_fault(void *p, ta_segment *s) {
-    ta_diagnose_fault(ta_block_of(p), s->start, s->end, p, "free");
+/* The header before p (aligned, past its segment's first 16 bytes) did not verify as USED. A
+ * heap-profile sample is claimed (SAMPLED -> USED by compare-and-swap: of two racing frees one
+ * wins, the other is reported), taken out of the profiler's table and freed as any block. */
+void ta_free_odd(void *p, ta_segment *s) {
+    ta_block *b = ta_block_of(p);
+    if (ta_prof_rate != 0) {
+        uint64_t tag = ta_block_tag(b, b->size, TA_STATE_SAMPLED), used = tag ^ (TA_STATE_SAMPLED ^ TA_STATE_USED);
+        if (ta_atomic_cas_strong_acq_rel(&b->a_tag, &tag, used)) {
+            if (ta_prof_untrack(p) != 0) ta_fault(TA_FAULT_CORRUPT_HEADER, p, "free of a sampled block the profiler does not know");
+            ta_cache_free_slow(ta_cache_mine(), s, b, used);
+            return;
+        }
+    }
+    ta_diagnose_fault(b, s->start, s->end, p, "free");
 }
 
 void ta_free_slow(void *p, ta_span *sp) {
@@ -130,10 +161,6 @@ void ta_free_slow(void *p, ta_span *sp) {
     if (TA_UNLIKELY(l->prof != NULL)) {   /* a heap-profile sample */
         ta_prof_release(l->prof, l->prof_size);
         l->prof = NULL;
-        if (l->prof_own) {   /* a size the arenas serve: says nothing about large blocks */
-            ta_large_unmap(l);
-            return;
-        }
     }
     ta_arena *a = large_arena();
     /* kept for reuse until the decay time passes; when the kept ones overflow, blocks of this size
@@ -161,11 +188,29 @@ ta_ptr_info ta_ptr_lookup(const void *p, const char *op) {
     }
     ta_segment *s = (ta_segment *)sp;
     ta_block *b = ta_block_of(p);
-    if ((char *)b < s->start || !ta_block_is(b, TA_STATE_USED)) ta_diagnose_fault(b, s->start, s->end, p, op);
+    if ((char *)b < s->start) ta_diagnose_fault(b, s->start, s->end, p, op);
+    if (!ta_block_is(b, TA_STATE_USED)) {
+        if (ta_prof_rate == 0 || !ta_block_is(b, TA_STATE_SAMPLED)) ta_diagnose_fault(b, s->start, s->end, p, op);
+        info.sampled = 1;   /* a heap-profile sample (realloc moves it, so it is counted out) */
+    }
     info.segment = s;
     info.block = b;
     info.usable = ta_block_usable(b);
     return info;
+}
+
+void ta_prof_unsample(ta_ptr_info *info, void *p) {
+    if (info->large) {
+        ta_prof_release(info->large->prof, info->large->prof_size);
+        info->large->prof = NULL;
+        return;
+    }
+    ta_block *b = info->block;
+    uint64_t tag = ta_block_tag(b, b->size, TA_STATE_SAMPLED);
+    if (!ta_atomic_cas_strong_acq_rel(&b->a_tag, &tag, tag ^ (TA_STATE_SAMPLED ^ TA_STATE_USED)))
+        ta_fault(TA_FAULT_DOUBLE_FREE, p, "realloc of a block freed meanwhile (concurrent)");
+    if (ta_prof_untrack(p) != 0) ta_fault(TA_FAULT_CORRUPT_HEADER, p, "realloc of a sampled block the profiler does not know");
+    info->sampled = 0;
 }
 
 TA_EXPORT void *ta_calloc(size_t n, size_t size) {
@@ -178,14 +223,15 @@ TA_EXPORT void *ta_calloc(size_t n, size_t size) {
         if (p != NULL) memset(p, 0, total);
         return p;
     }
-    /* A fresh mapping is zero already (a sample's too); a kept one is cleared. */
+    /* A fresh mapping is zero already; a kept one is cleared. */
     ta_cache *c = ta_cache_mine();
     void *p;
-    if (TA_UNLIKELY((c->prof_left -= (int64_t)total) < 0) && ta_prof_sample(c, total, TA_ALIGN, ra, &p)) {
+    int fresh;
+    if (TA_UNLIKELY((c->prof_left -= (int64_t)total) < 0) && prof_sample(c, total, TA_ALIGN, ra, &p, &fresh)) {
+        if (p != NULL && !fresh) memset(p, 0, total);
         ta_track_malloc(p, total, 1);
         return p;
     }
-    int fresh;
     p = large_alloc(total, TA_ALIGN, &fresh);
     if (p == NULL) return NULL;
     if (!fresh) memset(p, 0, total);

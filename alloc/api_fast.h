@@ -38,13 +38,15 @@ TA_HIDDEN void *ta_alloc_slow(size_t n, size_t align, void *ra);
 /* free of p whose span sp is not an arena segment (NULL, a large block, not tamalloc's), or that is
  * misaligned or in the first TA_ALIGN bytes of a segment. */
 TA_HIDDEN TA_NOINLINE TA_COLD void ta_free_slow(void *p, ta_span *sp);
-/* The header before p, in segment s, did not verify as USED: reports the fault (never returns). */
-TA_HIDDEN TA_NOINLINE TA_COLD TA_NORETURN void ta_free_fault(void *p, ta_segment *s);
+/* The header before p, in segment s, did not verify as USED: a heap-profile sample (state SAMPLED)
+ * is accounted and freed; anything else is reported as the fault it is (no return). */
+TA_HIDDEN TA_NOINLINE TA_COLD void ta_free_odd(void *p, ta_segment *s);
 
 typedef void *(*ta_malloc_exit_fn)(size_t n);
 typedef void (*ta_free_span_exit_fn)(void *p, ta_span *sp);
 typedef void (*ta_free_cache_exit_fn)(ta_cache *c, ta_segment *s, ta_block *b, uint64_t tag);
 typedef void (*ta_free_tick_exit_fn)(void);
+typedef void (*ta_free_odd_exit_fn)(void *p, ta_segment *s);
 
 /* malloc, fast path: one TLS base, the heap profiler's byte count (a subtraction and a branch, taken
  * once per sample: prof.h), one size compare, the bin's head; then the popped block's
@@ -86,9 +88,10 @@ static TA_ALWAYS_INLINE void *ta_malloc_fast(size_t n, ta_malloc_exit_fn slow) {
  * a push, and a countdown to the next clock read (every TA_CACHE_TICK_FREES pushes: decay ticks
  * under light traffic too). NULL, large blocks and foreign pointers leave through span_exit; other
  * arenas' blocks, blocks too big to cache and full bins through cache_exit (ta_cache_free_slow's
- * contract: the USED tag is verified). */
+ * contract: the USED tag is verified); a tag that is not USED through odd_exit (a heap-profile
+ * sample is freed there, which costs the fast path nothing; anything else is a fault). */
 static TA_ALWAYS_INLINE void ta_free_fast(void *p, ta_free_span_exit_fn span_exit, ta_free_cache_exit_fn cache_exit,
-                                          ta_free_tick_exit_fn tick_exit) {
+                                          ta_free_tick_exit_fn tick_exit, ta_free_odd_exit_fn odd_exit) {
     ta_span *sp = ta_segmap_find(p);
     if (TA_UNLIKELY(sp->kind != TA_SPAN_SEGMENT || ((uintptr_t)p & (TA_ALIGN - 1)) ||
                     ((uintptr_t)p & (TA_SEGMENT_MASK & ~(uintptr_t)(TA_ALIGN - 1))) == 0)) {
@@ -99,7 +102,10 @@ static TA_ALWAYS_INLINE void ta_free_fast(void *p, ta_free_span_exit_fn span_exi
     ta_block *b = ta_block_of(p);
     size_t size = b->size;
     uint64_t tag = ta_atomic_load_relaxed(&b->a_tag);
-    if (TA_UNLIKELY(tag != ta_block_tag(b, size, TA_STATE_USED))) ta_free_fault(p, s);
+    if (TA_UNLIKELY(tag != ta_block_tag(b, size, TA_STATE_USED))) {   /* a sample, or a fault */
+        odd_exit(p, s);
+        return;
+    }
     ta_track_free(p, size - TA_HDR);
     ta_cache *c = ta_cache_mine();
     if (TA_LIKELY(s->arena == c->arena && size <= TA_CACHE_MAX_BLOCK)) {

@@ -14,17 +14,20 @@ typedef struct ta_ptr_info {
     ta_block *block;
     ta_large *large;       /* or a large block */
     size_t usable;
+    int sampled;           /* an arena block that is a heap-profile sample (state SAMPLED) */
 } ta_ptr_info;
 
 /* Validates live user pointer p for op ("realloc", "usable size"); faults with a precise name
  * (invalid, misaligned, interior, use after free, corrupted) when it is not one. */
 TA_HIDDEN ta_ptr_info ta_ptr_lookup(const void *p, const char *op);
+/* p (looked up in info) is a heap-profile sample that realloc is about to resize: its sample is
+ * counted freed and the block goes on as an unsampled one (state USED). A block moved by realloc
+ * is a new allocation, counted (and maybe sampled) as malloc counts it. */
+TA_HIDDEN void ta_prof_unsample(ta_ptr_info *info, void *p);
 
 /* Every allocation that is not ta_malloc's fast path: initialises, assigns the thread an arena,
  * routes large sizes and large alignments (align, a power of two >= TA_ALIGN) to their own mapping. */
 TA_HIDDEN void *ta_alloc_slow(size_t n, size_t align, void *ra);   /* api_fast.h */
-struct ta_cache;
-TA_HIDDEN int ta_prof_sample(struct ta_cache *c, size_t n, size_t align, void *ra, void **out);
 
 /* Writes the JSON heap map (ta_heap_map's format) to fd with write(2), never allocating. 0, or -1
  * when a write failed. The drop-in's TAMALLOC_HEAP_MAP file uses it too. */

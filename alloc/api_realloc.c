@@ -23,8 +23,8 @@ TA_EXPORT void *ta_realloc(void *p, size_t n) {
     ta_ptr_info info = ta_ptr_lookup(p, "realloc");
     if (n == 0) { ta_free(p); return NULL; }
     ta_track_free(p, info.usable);   /* the allocator's until it is handed back below */
-    if (info.large && TA_UNLIKELY(info.large->prof != NULL))
-        return realloc_move(p, info.usable, n);   /* a heap-profile sample: counted freed, then anew */
+    if (TA_UNLIKELY(info.sampled || (info.large && info.large->prof != NULL)))
+        ta_prof_unsample(&info, p);   /* a heap-profile sample: counted freed; resized as any block */
     if (info.large) {
         /* Keep the mapping while the new size still needs a large block and wastes under half. */
         if (n <= info.usable && n >= ta_small_limit() && n >= info.usable / 2) { ta_track_resize(p, n); return p; }

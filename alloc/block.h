@@ -39,6 +39,8 @@ enum ta_block_state {
     TA_STATE_MERGED = 5,  /* this header was absorbed by coalescing; kept only to name double frees */
     TA_STATE_CACHED = 6,  /* freed into its owning thread's cache (cache.h), out of the arena */
     TA_STATE_PURGING = 7, /* a free run taken off the free list while decay gives its pages back */
+    TA_STATE_SAMPLED = 8, /* handed to the user and a heap-profile sample (prof.h): its free fails the
+                             USED check of the fast path and is accounted on the way out */
 };
 #define TA_STATE_MASK ((uint64_t)15)
 

@@ -50,7 +50,7 @@ static int check_segment(ta_arena *a, ta_segment *s, ta_block **expect, ta_block
         enum ta_block_state st = ta_block_state(b);
         int is_free = st == TA_STATE_FREE;
         if (st != TA_STATE_FREE && st != TA_STATE_USED && st != TA_STATE_QUEUED && st != TA_STATE_CACHED &&
-            st != TA_STATE_PURGING)
+            st != TA_STATE_PURGING && st != TA_STATE_SAMPLED)
             return TA_CHECK_HEADER;
         if (is_free != ta_segment_is_free_start(s, b)) return TA_CHECK_BITMAP;
         if (is_free) {

@@ -27,8 +27,6 @@ typedef struct ta_large {
     struct ta_prof_stack *prof;   /* a heap-profile sample: the stack it was allocated from (prof.h);
                                      NULL for every other block (set by the placing of a block) */
     size_t prof_size;    /* a sample: the bytes it was asked for */
-    int prof_own;        /* a sample that has this mapping only because it was sampled (a size the
-                            arenas serve): unmapped at its free, never kept for reuse */
 } ta_large;
 
 typedef struct ta_large_totals {

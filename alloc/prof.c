@@ -1,7 +1,8 @@
 /* prof.c - the sampling heap profiler's stack table, its sampling law and its profile writer.
  *
  * SYNCHRONIZATION: prof_lock (rank TA_RANK_PROF) guards adding a bucket to a chain and the bucket
- * pool; it is taken with no other lock held (from the allocation slow path, before the block is
+ * pool; prof_live_lock (same rank, never held with prof_lock) the table of live sampled arena
+ * blocks. Both are taken with no other lock held (from the allocation slow path, before the block is
  * allocated). Chain heads and bucket links are published with release stores and read with acquire
  * loads, so lookups and the writer walk the table without the lock. A bucket's counters are
  * relaxed atomics: the writer reads each one once, so a line may be off by the samples taken while
@@ -20,6 +21,7 @@
 #include "alloc/platform/symbolize.h"
 
 #define PROF_CHAINS 4096u                  /* hash chains (a power of two) */
+#define PROF_LIVE_CHAINS 16384u            /* chains of the table of live sampled blocks */
 #define PROF_POOL_CHUNK ((size_t)1 << 20)  /* bytes mapped at a time for buckets */
 
 struct ta_prof_stack {
@@ -38,12 +40,23 @@ static ta_lock prof_lock;
 static char *prof_pool;        /* the chunk buckets are cut from; guarded by prof_lock */
 static size_t prof_pool_left;  /* bytes left in it; guarded by prof_lock */
 
+/* Live sampled arena blocks by address. All under prof_live_lock (rank TA_RANK_PROF, taken with no
+ * other lock held, never with prof_lock): an entry is added per sample and removed per sampled
+ * free, so the lock is taken once per sample, never by an unsampled call. */
+typedef struct prof_live { struct prof_live *next; void *p; ta_prof_stack *st; size_t n; } prof_live;
+static ta_lock prof_live_lock;
+static prof_live **prof_live_chains;   /* PROF_LIVE_CHAINS heads, mapped at the first sample */
+static prof_live *prof_live_free;      /* entries to reuse */
+static char *prof_live_pool;           /* the chunk new entries are cut from */
+static size_t prof_live_pool_left;
+
 /* ---------------------------------------------------------------------------------------------
  * The sampling law.
  * ------------------------------------------------------------------------------------------- */
 
 void ta_prof_init(void) {
     ta_lock_init(&prof_lock, TA_RANK_PROF);
+    ta_lock_init(&prof_live_lock, TA_RANK_PROF);
     ta_prof_rate = ta_opt.prof[0] || ta_opt.prof_sample_set || ta_opt.prof_leaks ? ta_opt.prof_sample : 0;
 }
 
@@ -144,15 +157,13 @@ static ta_prof_stack *prof_add(_Atomic(ta_prof_stack *) *c, uint64_t h, void *co
     return b;
 }
 
-ta_prof_stack *ta_prof_record(size_t n, void *ra) {
-    void *frames[TA_PROF_MAX_FRAMES + 8];
-    int k = ta_os_backtrace(frames, TA_PROF_MAX_FRAMES + 8);
+ta_prof_stack *ta_prof_record(size_t n, void *const *frames, int k, void *ra) {
     int from = 0;
     for (int i = 0; ra && i < k; i++)
         if (frames[i] == ra) { from = i; break; }
     uint32_t depth = (uint32_t)(k - from);
     if (depth > TA_PROF_MAX_FRAMES) depth = TA_PROF_MAX_FRAMES;
-    void **pcs = frames + from;
+    void *const *pcs = frames + from;
     uint64_t h = prof_hash(pcs, depth);
     _Atomic(ta_prof_stack *) *c = &prof_chains[h & (PROF_CHAINS - 1)];
     ta_prof_stack *b = prof_find(ta_atomic_load_acquire(c), h, pcs, depth);
@@ -176,6 +187,64 @@ void ta_prof_unrecord(ta_prof_stack *st, size_t n) {
 void ta_prof_release(ta_prof_stack *st, size_t n) {
     ta_atomic_add_relaxed(&st->a_free_n, 1);
     ta_atomic_add_relaxed(&st->a_free_bytes, n);
+}
+
+static prof_live **prof_live_chain(const void *p) {
+    uint64_t h = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15ULL;
+    return &prof_live_chains[h >> 50];   /* the top 14 bits: PROF_LIVE_CHAINS */
+}
+_Static_assert(PROF_LIVE_CHAINS == 1u << 14, "prof_live_chain takes 14 bits");
+
+int ta_prof_track(void *p, ta_prof_stack *st, size_t n) {
+    int rc = -1;
+    ta_lock_acquire(&prof_live_lock);
+    if (prof_live_chains == NULL)
+        prof_live_chains = ta_os_map_aligned(PROF_LIVE_CHAINS * sizeof(prof_live *), ta_os_page_size());
+    prof_live *e = prof_live_free;
+    if (e) {
+        prof_live_free = e->next;
+    } else if (prof_live_chains) {
+        if (prof_live_pool_left < sizeof(prof_live)) {
+            prof_live_pool = ta_os_map_aligned(PROF_POOL_CHUNK, ta_os_page_size());
+            prof_live_pool_left = prof_live_pool ? PROF_POOL_CHUNK : 0;
+        }
+        if (prof_live_pool_left >= sizeof(prof_live)) {
+            e = (prof_live *)prof_live_pool;
+            prof_live_pool += sizeof(prof_live);
+            prof_live_pool_left -= sizeof(prof_live);
+        }
+    }
+    if (e) {
+        prof_live **c = prof_live_chain(p);
+        e->p = p;
+        e->st = st;
+        e->n = n;
+        e->next = *c;
+        *c = e;
+        rc = 0;
+    }
+    ta_lock_release(&prof_live_lock);
+    return rc;
+}
+
+int ta_prof_untrack(void *p) {
+    prof_live *e = NULL;
+    ta_lock_acquire(&prof_live_lock);
+    if (prof_live_chains) {
+        prof_live **at = prof_live_chain(p);
+        while (*at && (*at)->p != p) at = &(*at)->next;
+        if ((e = *at) != NULL) {
+            *at = e->next;
+            e->next = prof_live_free;
+            prof_live_free = e;
+        }
+    }
+    ta_prof_stack *st = e ? e->st : NULL;
+    size_t n = e ? e->n : 0;
+    ta_lock_release(&prof_live_lock);
+    if (!st) return -1;
+    ta_prof_release(st, n);
+    return 0;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -348,6 +417,15 @@ void ta_prof_at_exit(void) {
     }
 }
 
-void ta_prof_fork_prepare(void) { ta_lock_fork_prepare(&prof_lock); }
-void ta_prof_fork_parent(void) { ta_lock_fork_release(&prof_lock); }
-void ta_prof_fork_child(void) { ta_lock_fork_release(&prof_lock); }
+void ta_prof_fork_prepare(void) {
+    ta_lock_fork_prepare(&prof_lock);
+    ta_lock_fork_prepare(&prof_live_lock);
+}
+void ta_prof_fork_parent(void) {
+    ta_lock_fork_release(&prof_live_lock);
+    ta_lock_fork_release(&prof_lock);
+}
+void ta_prof_fork_child(void) {
+    ta_lock_fork_release(&prof_live_lock);
+    ta_lock_fork_release(&prof_lock);
+}

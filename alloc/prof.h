@@ -8,11 +8,11 @@
  * probability 1 - exp(-s / rate), whatever its size, which is the law pprof's heap_v2/<rate>
  * scaling undoes. With the profiler off the count is set so far ahead that it never runs out.
  *
- * A sampled block is given its own mapping (a large block, large.h) that records the stack it was
- * allocated from: its free then takes the large-block path, where one predictable branch
- * (ta_large.prof) tells a sampled block from an unsampled one. The arena free fast path is not
- * touched at all. The cost is a page and a mapping per live sample (about 1/128 of the sampled
- * bytes at the default rate, for blocks of 4 KiB and less).
+ * A sampled arena block is allocated as any other and then given the state SAMPLED (block.h): its
+ * free fails the fast path's USED check, which is there anyway, and the exit (ta_free_odd) looks it
+ * up in a table of live samples by address, accounts it and frees it. So the free fast path has no
+ * instruction for the profiler. A sampled large block records its stack in its ta_large, where the
+ * large free's one predictable branch finds it.
  *
  * Stacks live in a table of buckets (one per distinct stack): a lookup walks a hash chain without
  * a lock; a new stack is added under the profiler's lock. Buckets are never freed (counts only
@@ -41,14 +41,22 @@ TA_HIDDEN void ta_prof_init(void);
 /* The next sampling interval in bytes (>= 1), drawn with the thread's generator *rng (seeded here
  * when 0). Off: a count that never runs out. */
 TA_HIDDEN int64_t ta_prof_next(uint64_t *rng);
-/* Records a sampled allocation of n bytes whose caller returns to ra (the stack starts at ra when
- * it is found among the unwound frames; NULL: the whole stack). Returns the stack's bucket, or NULL
- * when no memory was left for a new bucket (the allocation then goes unsampled). */
-TA_HIDDEN ta_prof_stack *ta_prof_record(size_t n, void *ra);
+/* Records a sampled allocation of n bytes whose stack is frames[0..k) (innermost first, as
+ * ta_os_backtrace gives them) and whose caller returns to ra: the stack kept starts at ra when it
+ * is found among the frames (NULL: all of them). Returns the stack's bucket, or NULL when no memory
+ * was left for a new bucket (the allocation then goes unsampled). */
+TA_HIDDEN ta_prof_stack *ta_prof_record(size_t n, void *const *frames, int k, void *ra);
+/* Frames ta_prof_record looks at: the caller's own frames before ra, then TA_PROF_MAX_FRAMES. */
+#define TA_PROF_UNWIND_FRAMES (TA_PROF_MAX_FRAMES + 8)
 /* Takes back a ta_prof_record whose block could not be allocated. */
 TA_HIDDEN void ta_prof_unrecord(ta_prof_stack *st, size_t n);
 /* A sampled block of n bytes of bucket st was freed. */
 TA_HIDDEN void ta_prof_release(ta_prof_stack *st, size_t n);
+/* The live sampled arena blocks (state SAMPLED), by address: ta_prof_track enters p (sampled from
+ * bucket st, n bytes asked for); 0, or -1 when no memory is left for the entry. ta_prof_untrack
+ * takes p out and releases its sample; 0, or -1 when p is not there. */
+TA_HIDDEN int ta_prof_track(void *p, ta_prof_stack *st, size_t n);
+TA_HIDDEN int ta_prof_untrack(void *p);
 /* Writes the profile to path ("%p" is the pid). 0, or -1 with errno set (EINVAL: the profiler is
  * off or path is NULL or too long; or open's and write's errno). */
 TA_HIDDEN int ta_prof_write(const char *path);

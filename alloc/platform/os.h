@@ -55,16 +55,9 @@ TA_HIDDEN int    ta_os_write_fd(int fd, const void *buf, size_t len);
 TA_HIDDEN void   ta_os_close(int fd);
 /* Installs fn as the handler of signal sig (SA_RESTART, other signals not blocked); 0 on success. */
 TA_HIDDEN int    ta_os_on_signal(int sig, void (*fn)(int));
-/* The heap profiler (prof.c).
- *  - ta_os_backtrace(pcs, max): the calling thread's return addresses, innermost first, up to max;
- *    returns how many. Unwinds by the .eh_frame tables (libgcc's _Unwind_Backtrace), so it works
- *    for code built without frame pointers (GCC's default at -O2). libgcc_s is a dependency the
- *    loader maps at start (not dlopen'ed at the first call as glibc's backtrace() does), and with
- *    glibc >= 2.35 the unwinder finds each frame's tables through _dl_find_object, which takes no
- *    lock and does not allocate.
+/* The heap profiler (prof.c; its stacks: unwind.h).
  *  - ta_os_copy_file(src, fd): appends the contents of the file src (/proc/self/maps) to fd; 0, or
  *    -1 when src cannot be read or fd written. Reads through a buffer on the stack. */
-TA_HIDDEN int    ta_os_backtrace(void **pcs, int max);
 TA_HIDDEN int    ta_os_copy_file(const char *src, int fd);
 /* Ends the process now with status code, after flushing stdio's buffers (fflush(NULL), then _exit:
  * no further exit handlers run). The leak report's non-zero exit. */

@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <unwind.h>
 
 #include "alloc/platform/atomic.h"
 
@@ -306,27 +305,8 @@ int ta_os_move(void *p, size_t old_size, size_t new_size, void *dst) {
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Call stacks and file copies for the heap profiler.
+ * File copies for the heap profiler.
  * ------------------------------------------------------------------------------------------- */
-
-typedef struct os_unwind { void **pcs; int n, max; } os_unwind;
-
-static _Unwind_Reason_Code os_unwind_frame(struct _Unwind_Context *ctx, void *arg) {
-    os_unwind *u = arg;
-    if (u->n >= u->max) return _URC_END_OF_STACK;
-    uintptr_t ip = _Unwind_GetIP(ctx);
-    if (ip == 0) return _URC_END_OF_STACK;
-    u->pcs[u->n++] = (void *)ip;
-    return _URC_NO_REASON;
-}
-
-int ta_os_backtrace(void **pcs, int max) {
-    int saved = errno;
-    os_unwind u = {pcs, 0, max};
-    _Unwind_Backtrace(os_unwind_frame, &u);
-    errno = saved;
-    return u.n;
-}
 
 int ta_os_copy_file(const char *src, int fd) {
     int saved = errno;

@@ -58,6 +58,11 @@ static TA_NOINLINE void free_cache_exit(ta_cache *c, ta_segment *s, ta_block *b,
     if (TA_UNLIKELY(ta_hooks_active())) ta_hooked_free(ta_block_user(b));
     else ta_cache_free_slow(c, s, b, tag);
 }
+/* The header is not USED: a heap-profile sample (freed by ta_free_odd), or a fault it reports. */
+static TA_NOINLINE TA_COLD void free_odd_exit(void *p, ta_segment *s) {
+    if (TA_UNLIKELY(ta_hooks_active())) ta_hooked_free(p);
+    else ta_free_odd(p, s);
+}
 /* The block went into the bin already (the cache is on, so nothing is being traced): a pending heap
  * map is written, then decay ticks as ta_free's countdown would. */
 static TA_NOINLINE void free_tick_exit(void) {
@@ -66,7 +71,7 @@ static TA_NOINLINE void free_tick_exit(void) {
 }
 
 TA_EXPORT void *malloc(size_t size) { return ta_malloc_fast(size, malloc_exit); }
-TA_EXPORT void free(void *p) { ta_free_fast(p, free_span_exit, free_cache_exit, free_tick_exit); }
+TA_EXPORT void free(void *p) { ta_free_fast(p, free_span_exit, free_cache_exit, free_tick_exit, free_odd_exit); }
 TA_EXPORT void *calloc(size_t n, size_t size) { return TA_HOOKED(ta_hooked_calloc(n, size), ta_calloc(n, size)); }
 TA_EXPORT void *realloc(void *p, size_t size) { return TA_HOOKED(ta_hooked_realloc(p, size), ta_realloc(p, size)); }
 TA_EXPORT void *reallocarray(void *p, size_t n, size_t size) {

@@ -25,7 +25,7 @@ header_rank() {
     case "$1" in
         platform/compiler.h) echo 0 ;;
         platform/atomic.h) echo 1 ;;
-        platform/os.h | platform/lock.h | platform/tls.h | platform/thread.h | platform/symbolize.h) echo 2 ;;
+        platform/os.h | platform/lock.h | platform/tls.h | platform/thread.h | platform/symbolize.h | platform/unwind.h) echo 2 ;;
         config.h | tamalloc.h | include/tamalloc.h | track.h) echo 10 ;;
         fault.h | options.h) echo 11 ;;
         assert.h) echo 12 ;;

@@ -38,6 +38,7 @@ static const struct misuse_case {
     {"df_merged", DOUBLE_FREE, NULL, NULL, 1},
     {"df_merged", DOUBLE_FREE, NULL, "TAMALLOC_CHECK=2", 1},   /* merged headers are poisoned at 2 */
     {"df_remote_first_alive", DOUBLE_FREE, NULL, NULL, 1},
+    {"df_sampled", DOUBLE_FREE, NULL, "TAMALLOC_PROF_SAMPLE=1", 1},   /* a heap-profile sample */
     {"df_remote_first_exited", DOUBLE_FREE, NULL, NULL, 1},
     {"df_owner_exited", DOUBLE_FREE, NULL, NULL, 1},
     {"free_stack", INVALID, NULL, NULL, 1},
@@ -51,6 +52,7 @@ static const struct misuse_case {
     {"free_interior_16", INTERIOR, NULL, NULL, 1},
     {"free_interior_32", INTERIOR, NULL, NULL, 1},
     {"free_interior_large", INTERIOR, NULL, NULL, 1},
+    {"free_interior_sampled", INTERIOR, NULL, "TAMALLOC_PROF_SAMPLE=1", 1},
     {"free_misaligned_1", MISALIGNED, NULL, NULL, 1},
     {"free_misaligned_8", MISALIGNED, NULL, NULL, 1},
     {"free_segment_metadata", INVALID, NULL, NULL, 1},
@@ -62,6 +64,7 @@ static const struct misuse_case {
     {"usable_size_stack", INVALID, "usable size", NULL, 1},
     {"free_after_realloc_moved", DOUBLE_FREE, NULL, NULL, 1},
     {"corrupt_tag", HEADER, "tag does not verify", NULL, 1},
+    {"corrupt_sampled_tag", HEADER, "tag does not verify", "TAMALLOC_PROF_SAMPLE=1", 1},
     {"corrupt_size", HEADER, "tag does not verify", NULL, 1},
     {"corrupt_size_forged_larger", HEADER, "tag does not verify", NULL, 1},
     {"corrupt_size_huge", HEADER, "size out of range", NULL, 1},

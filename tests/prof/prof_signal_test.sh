@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # prof_signal_test.sh - TAMALLOC_PROF_SIGNAL=1 under LD_PRELOAD=libtamalloc.so: each SIGUSR2 writes
 # a profile to the TAMALLOC_PROF path plus ".1", ".2" (by a later call's exit, not in the handler):
-# the first shows the 4000 live blocks of 1000 bytes (scaled back by google-pprof: 4.0 MB +- 1), and
+# the first shows the 4000 live blocks of 1000 bytes (a sample per 4 KiB, about 870 samples, scaled
+# back by google-pprof: 4.0 MB +- 1, 7 standard deviations), and
 # the exit profile shows them freed. Without TAMALLOC_PROF_SIGNAL nothing is installed: SIGUSR2
 # keeps its default action and ends the program. TAMALLOC_PROF_SIGNAL=1 without TAMALLOC_PROF is
 # refused with a message.
@@ -14,7 +15,7 @@ command -v google-pprof >/dev/null || fail "google-pprof is not installed (Debia
 tmp=$(mktemp -d "${TEST_TMPDIR:-/tmp}/sig.XXXXXX")
 unset LD_PRELOAD $(compgen -e | grep '^TAMALLOC_') || true
 
-LD_PRELOAD=$lib TAMALLOC_PROF="$tmp/p.%p.heap" TAMALLOC_PROF_SIGNAL=1 "$prog" >"$tmp/out" 2>"$tmp/err" ||
+LD_PRELOAD=$lib TAMALLOC_PROF="$tmp/p.%p.heap" TAMALLOC_PROF_SIGNAL=1 TAMALLOC_PROF_SAMPLE=4K "$prog" >"$tmp/out" 2>"$tmp/err" ||
     { cat "$tmp/err"; fail "the program failed under TAMALLOC_PROF_SIGNAL=1"; }
 one=$(ls "$tmp"/p.*.heap.1 2>/dev/null) || fail "no profile .1 after the first SIGUSR2"
 ls "$tmp"/p.*.heap.2 >/dev/null 2>&1 || fail "no profile .2 after the second SIGUSR2"
