@@ -7,15 +7,17 @@ Three variants of tamalloc run each cell, interleaved within each repetition:
   on      the same library with TAMALLOC_PROF_SAMPLE=524288 (on, at the default rate)
 and the table gives the medians of operations per second and of peak RSS, with off/before (the
 cost of the profiler's branch when it is off) and on/off (the cost of sampling). The workloads, their
-arguments and scales are run.py's (--quick scale), so the rows are the benchmark's rows.
+arguments and scales are run.py's (its full scale by default), so the rows are the benchmark's rows.
 
 Usage: python3 bench/prof_cost.py --base-lib OLD.so --lib NEW.so [--reps 5] [--threads 1,2]
-                                  [--workloads a,b] [--out FILE.md]
+                                  [--scale full|quick] [--workloads a,b] [--out FILE.md]
 The workload binaries are taken from bazel-bin/bench (bazel build --config=opt //bench/...)."""
 import argparse
 import importlib.util
 import os
+import re
 import statistics
+import subprocess
 import sys
 import time
 
@@ -23,6 +25,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location("bench_run", os.path.join(HERE, "run.py"))
 run = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(run)
+
+# Callgrind pass: single-thread workloads, whose instruction counts are deterministic; each is run at
+# two scales, so the difference is the steady state (start-up, the dlopen of libunwind, excluded).
+CALLGRIND_CELLS = [("fastpath", 400, 800), ("batch", 100, 200), ("larson", 200, 400), ("churn", 20, 40),
+                   ("frag", 4, 8), ("grow", 4, 8)]
+
+
+def callgrind_instructions(binary, argv, lib, env):
+    e = dict(os.environ)
+    for k in ("TAMALLOC_PROF", "TAMALLOC_PROF_SAMPLE"):
+        e.pop(k, None)
+    e.update(env)
+    e["LD_PRELOAD"] = lib
+    p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", binary] + argv,
+                       env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    m = re.search(r"Collected : (\d+)", p.stderr)
+    return int(m.group(1)) if m else None
+
 
 VARIANTS = [("before", "base", {}), ("off", "lib", {}), ("on", "lib", {"TAMALLOC_PROF_SAMPLE": "524288"})]
 
@@ -33,9 +53,12 @@ def main():
     ap.add_argument("--lib", required=True)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--scale", choices=["quick", "full"], default="full",
+                    help="run.py's quick or full SCALE per workload (default full: longer runs, less noise)")
     ap.add_argument("--workloads", default=",".join(w.key for w in run.WORKLOADS))
     ap.add_argument("--bin-dir", default=os.path.join(HERE, "..", "bazel-bin"))
     ap.add_argument("--out")
+    ap.add_argument("--no-callgrind", action="store_true", help="skip the instruction counts")
     args = ap.parse_args()
     libs = {"base": os.path.abspath(args.base_lib), "lib": os.path.abspath(args.lib)}
     threads = [int(t) for t in args.threads.split(",")]
@@ -47,7 +70,7 @@ def main():
     for r in range(args.reps):
         for w in workloads:
             for t in threads:
-                scale = w.scale(w.quick, t)
+                scale = w.scale(w.quick if args.scale == "quick" else w.full, t)
                 argv = [str(t), str(scale)] + w.extra
                 for name, which, env in VARIANTS:
                     fields, err = run.run_once(os.path.join(args.bin_dir, "bench", w.binary), argv, libs[which],
@@ -62,8 +85,8 @@ def main():
                     c["rss"].append(float(fields.get("server_rss_kb", fields.get("maxrss_kb"))))
         print("rep %d of %d done (%.0f s)" % (r + 1, args.reps, time.time() - t0), file=sys.stderr)
     lines = ["# The heap profiler's cost", "",
-             "bench/prof_cost.py, %d repetitions interleaved, quick scale, %s UTC, %.0f s, load %s at start."
-             % (args.reps, time.strftime("%Y-%m-%d %H:%M", time.gmtime()), time.time() - t0, load),
+             "bench/prof_cost.py, %d repetitions interleaved, %s scale, %s UTC, %.0f s, load %s at start."
+             % (args.reps, args.scale, time.strftime("%Y-%m-%d %H:%M", time.gmtime()), time.time() - t0, load),
              "before: %s; off and on: %s (on = TAMALLOC_PROF_SAMPLE=524288, the default rate)."
              % (os.path.basename(libs["base"]), os.path.basename(libs["lib"])), "",
              "Medians of operations per second (and their spread, max-min over median) and of peak RSS.", "",
@@ -95,6 +118,26 @@ def main():
     if worst_off:
         lines += ["", "Lowest off / before: %.3f (%s, %d threads); lowest on / off: %.3f (%s, %d threads)."
                   % (min(worst_off) + min(worst_on))]
+    if not args.no_callgrind:
+        lines += ["", "## Instructions (callgrind, 1 thread)", "",
+                  "Instructions of the whole process at two scales; their difference is the steady state (start-up "
+                  "and the dlopen of libunwind drop out). Deterministic: the wall-clock ratios above carry this "
+                  "machine's noise (their spread column), these do not.", "",
+                  "| workload | scales | off | on | on / off |", "|---|---|---|---|---|"]
+        for key, lo, hi in CALLGRIND_CELLS:
+            w = next((x for x in run.WORKLOADS if x.key == key), None)
+            if w is None or key not in keys:
+                continue
+            b = os.path.join(args.bin_dir, "bench", w.binary)
+            ins = {}
+            for name, which, env in VARIANTS[1:]:
+                a1 = callgrind_instructions(b, ["1", str(lo)] + w.extra, libs[which], env)
+                a2 = callgrind_instructions(b, ["1", str(hi)] + w.extra, libs[which], env)
+                ins[name] = a2 - a1 if a1 is not None and a2 is not None else None
+            if ins.get("off") and ins.get("on"):
+                lines.append("| %s | %d, %d | %d | %d | %.4f |" % (key, lo, hi, ins["off"], ins["on"], ins["on"] / ins["off"]))
+            else:
+                lines.append("| %s | %d, %d | failed | | |" % (key, lo, hi))
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
