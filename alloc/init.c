@@ -131,11 +131,6 @@ void ta_init(void) {
  * even if the program closes fd 2 early. */
 __attribute__((constructor)) static void init_at_load(void) {
     ta_init();
-    /* after init: it may dlopen (which allocates); what the loader allocates for it is not sampled
-     * (it would show in every profile and leak report as the program's) */
-    ta_cache_mine()->prof_busy = 1;
-    ta_prof_start();
-    ta_cache_mine()->prof_busy = 0;
 }
 
 /* TAMALLOC_STATS_FILE: opened only now, so no descriptor is held while the program runs. Returns 0

@@ -19,7 +19,6 @@
 #include "alloc/platform/lock.h"
 #include "alloc/platform/os.h"
 #include "alloc/platform/symbolize.h"
-#include "alloc/platform/unwind.h"
 
 #define PROF_CHAINS 4096u                  /* hash chains (a power of two) */
 #define PROF_LIVE_CHAINS 16384u            /* chains of the table of live sampled blocks */
@@ -104,10 +103,6 @@ static double prof_scale(uint64_t n, uint64_t bytes) {
     if (n == 0) return 0;
     double p = 1 - prof_exp_neg((double)bytes / (double)n / (double)ta_prof_rate);
     return p > 0 ? 1 / p : 1;
-}
-
-void ta_prof_start(void) {
-    if (ta_prof_rate != 0) (void)ta_os_unwind_load();
 }
 
 int64_t ta_prof_next(uint64_t *rng) {

@@ -63,9 +63,6 @@ TA_HIDDEN int ta_prof_write(const char *path);
 /* SIGUSR2 under TAMALLOC_PROF_SIGNAL=1: writes the profile to the TAMALLOC_PROF path with ".<seq>"
  * added; says so on stderr when it cannot. */
 TA_HIDDEN int ta_prof_write_numbered(unsigned seq);
-/* After initialisation, from the load-time constructor: with the profiler on, loads libunwind's
- * unwinder (unwind.h; libgcc's stays when it is not there). */
-TA_HIDDEN void ta_prof_start(void);
 /* At exit: writes the TAMALLOC_PROF file, if one was asked for; under TAMALLOC_PROF_LEAKS=1 writes
  * the leak report to stderr and, when any sampled block is still live, ends the process with status
  * TA_PROF_LEAK_STATUS (stdio flushed first). */

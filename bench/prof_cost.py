@@ -123,21 +123,22 @@ def main():
                   "Instructions of the whole process at two scales; their difference is the steady state (start-up "
                   "and the dlopen of libunwind drop out). Deterministic: the wall-clock ratios above carry this "
                   "machine's noise (their spread column), these do not.", "",
-                  "| workload | scales | off | on | on / off |", "|---|---|---|---|---|"]
+                  "| workload | scales | before | off | on | off / before | on / off |", "|---|---|---|---|---|---|---|"]
         for key, lo, hi in CALLGRIND_CELLS:
             w = next((x for x in run.WORKLOADS if x.key == key), None)
             if w is None or key not in keys:
                 continue
             b = os.path.join(args.bin_dir, "bench", w.binary)
             ins = {}
-            for name, which, env in VARIANTS[1:]:
+            for name, which, env in VARIANTS:
                 a1 = callgrind_instructions(b, ["1", str(lo)] + w.extra, libs[which], env)
                 a2 = callgrind_instructions(b, ["1", str(hi)] + w.extra, libs[which], env)
                 ins[name] = a2 - a1 if a1 is not None and a2 is not None else None
-            if ins.get("off") and ins.get("on"):
-                lines.append("| %s | %d, %d | %d | %d | %.4f |" % (key, lo, hi, ins["off"], ins["on"], ins["on"] / ins["off"]))
+            if ins.get("before") and ins.get("off") and ins.get("on"):
+                lines.append("| %s | %d, %d | %d | %d | %d | %.4f | %.4f |" % (
+                    key, lo, hi, ins["before"], ins["off"], ins["on"], ins["off"] / ins["before"], ins["on"] / ins["off"]))
             else:
-                lines.append("| %s | %d, %d | failed | | |" % (key, lo, hi))
+                lines.append("| %s | %d, %d | failed | | | | |" % (key, lo, hi))
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
