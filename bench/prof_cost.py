@@ -121,7 +121,7 @@ def main():
     if not args.no_callgrind:
         lines += ["", "## Instructions (callgrind, 1 thread)", "",
                   "Instructions of the whole process at two scales; their difference is the steady state (start-up "
-                  "and the dlopen of libunwind drop out). Deterministic: the wall-clock ratios above carry this "
+                  "drops out). Deterministic: the wall-clock ratios above carry this "
                   "machine's noise (their spread column), these do not.", "",
                   "| workload | scales | before | off | on | off / before | on / off |", "|---|---|---|---|---|---|---|"]
         for key, lo, hi in CALLGRIND_CELLS:
