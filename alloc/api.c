@@ -63,7 +63,7 @@ static void *alloc_plain(size_t n, size_t align, int *fresh);
  * first count, or the unwinder itself allocated. */
 static TA_ALWAYS_INLINE int prof_sample(ta_cache *c, size_t n, size_t align, void *ra, void **out, int *fresh) {
     int first = c->prof_rng == 0;
-    c->prof_left = ta_prof_next(&c->prof_rng);
+    c->prof_left = (uint64_t)ta_prof_next(&c->prof_rng);
     if (first || ta_prof_rate == 0 || c->prof_busy) return 0;
     /* unwound here, inlined into the exit: each frame of the allocator's own costs about 90 ns */
     void *frames[TA_PROF_UNWIND_FRAMES];
@@ -95,7 +95,7 @@ void *ta_alloc_slow(size_t n, size_t align, void *ra) {
     ta_init();
     void *p;
     int fresh;
-    if (TA_UNLIKELY(ta_cache_mine()->prof_left < 0) && prof_sample(ta_cache_mine(), n, align, ra, &p, &fresh)) {
+    if (TA_UNLIKELY((int64_t)ta_cache_mine()->prof_left < 0) && prof_sample(ta_cache_mine(), n, align, ra, &p, &fresh)) {
         ta_track_malloc(p, n, 0);
         return p;
     }
@@ -227,7 +227,7 @@ TA_EXPORT void *ta_calloc(size_t n, size_t size) {
     ta_cache *c = ta_cache_mine();
     void *p;
     int fresh;
-    if (TA_UNLIKELY((c->prof_left -= (int64_t)total) < 0) && prof_sample(c, total, TA_ALIGN, ra, &p, &fresh)) {
+    if (TA_UNLIKELY(ta_prof_count(c, total)) && prof_sample(c, total, TA_ALIGN, ra, &p, &fresh)) {
         if (p != NULL && !fresh) memset(p, 0, total);
         ta_track_malloc(p, total, 1);
         return p;

@@ -14,7 +14,7 @@ static int is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 /* align is a power of two; ra, the program's return address (a heap-profile sample's stack). */
 static TA_ALWAYS_INLINE void *aligned_impl(size_t align, size_t n, void *ra) {
     if (align <= TA_ALIGN) return ta_malloc(n);
-    ta_cache_mine()->prof_left -= (int64_t)n;   /* ta_alloc_slow samples when it ran out */
+    (void)ta_prof_count(ta_cache_mine(), n);   /* ta_alloc_slow samples when it ran out */
     return ta_alloc_slow(n, align, ra);
 }
 

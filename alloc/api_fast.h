@@ -60,7 +60,7 @@ typedef void (*ta_free_odd_exit_fn)(void *p, ta_segment *s);
  * link out of the segment through ta_cache_pop_slow, which verifies the header as well. */
 static TA_ALWAYS_INLINE void *ta_malloc_fast(size_t n, ta_malloc_exit_fn slow) {
     ta_cache *c = ta_cache_mine();
-    if (TA_UNLIKELY((c->prof_left -= (int64_t)n) < 0)) return slow(n);   /* heap profile: sample */
+    if (TA_UNLIKELY(ta_prof_count(c, n))) return slow(n);   /* heap profile: sample */
     if (TA_LIKELY(n <= TA_CACHE_MAX_REQUEST)) {
         ta_cache_bin *bin = ta_cache_bin_of_size(c, ta_cache_class(n) * TA_ALIGN);
         ta_block *b = bin->head;

@@ -87,10 +87,13 @@ typedef struct ta_cache {
     uint64_t scavenge_ms;             /* the next scavenge, by the monotonic clock (owner only) */
     int32_t tick_countdown;  /* cached frees until the next clock read (ta_cache_tick_slow): light
                                 traffic served from the bins alone still ticks decay; owner only */
-    int64_t prof_left;       /* bytes malloc may still hand out before the next heap-profile
+    uint64_t prof_left;      /* bytes malloc may still hand out before the next heap-profile
                                 sample (prof.h): every malloc subtracts its size on the fast path;
-                                below zero it leaves through the slow path, which samples (or, the
-                                first time, only sets the count). Owner only */
+                                below zero (read as int64_t: ta_prof_ran_out) it leaves through the
+                                slow path, which samples (or, the first time, only sets the count).
+                                Unsigned, so that subtracting any size wraps instead of overflowing
+                                (a size past INT64_MAX reads as ran out, and fails as it would).
+                                Owner only */
     uint64_t prof_rng;       /* the sampler's generator state (0 until seeded); owner only */
     int prof_busy;           /* 1 while this thread records a sample: an allocation made by the
                                 unwinder is not sampled; owner only */
@@ -99,6 +102,9 @@ typedef struct ta_cache {
 } ta_cache;
 
 extern __thread ta_cache ta_cache_tls TA_TLS_IE TA_HIDDEN;
+
+/* Subtracts n from the thread's heap-profile count; 1 when it ran out (prof_left below zero). */
+static TA_ALWAYS_INLINE int ta_prof_count(ta_cache *c, size_t n) { return (int64_t)(c->prof_left -= n) < 0; }
 
 static TA_ALWAYS_INLINE ta_cache *ta_cache_mine(void) { return &ta_cache_tls; }
 

@@ -26,21 +26,11 @@
 #include <string.h>
 
 #include "tamalloc.h"   /* the types only: the functions come from the preloaded library */
+#include "tests/testlib/check.h"
 
 static void (*get_stats)(ta_stats *out);
 static size_t (*get_arena_stats)(unsigned index, ta_arena_stats *out);
 
-static int checks;
-#define CHECK(cond, ...)                                                              \
-    do {                                                                              \
-        checks++;                                                                     \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);  \
-            fprintf(stderr, __VA_ARGS__);                                             \
-            fputc('\n', stderr);                                                      \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
 
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)

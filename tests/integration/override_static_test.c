@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "tamalloc.h"
+#include "tests/testlib/check.h"
 #include "tests/testlib/pattern.h"
 #include "tests/testlib/rng.h"
 
@@ -41,17 +42,6 @@ void *__libc_memalign(size_t alignment, size_t size);
 void *__libc_valloc(size_t size);
 void *__libc_pvalloc(size_t size);
 
-static int checks;
-#define CHECK(cond, ...)                                                              \
-    do {                                                                              \
-        checks++;                                                                     \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);  \
-            fprintf(stderr, __VA_ARGS__);                                             \
-            fputc('\n', stderr);                                                      \
-            exit(1);                                                                  \
-        }                                                                             \
-    } while (0)
 
 /* volatile: the compiler must neither fold the calls nor reject the deliberately bad arguments. */
 static volatile size_t huge = SIZE_MAX, align0 = 0, align3 = 3, align24 = 24;

@@ -6,14 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/prof/prof_prog.h"
 
-/* GCC: no clone of the function (site_big.constprop.0) in the names the tests look for; clang has
- * no such attribute and makes no such clones. */
-#if defined(__clang__)
-#define NOIPA __attribute__((noinline))
-#else
-#define NOIPA __attribute__((noinline, noipa))
-#endif
 static void *volatile sink;
 
 NOIPA static void leaky_function(void) {
