@@ -70,7 +70,10 @@ static void test_calloc_overflow(void **state) {
     assert_null_errno(ta_calloc(1, SIZE_MAX), ENOMEM);
     ta_get_stats(&after);
     assert_int_equal(after.allocated, before.allocated);
-    assert_int_equal(after.mapped, before.mapped);
+    /* nothing was mapped and kept for them; a decay tick that came due during the calls (the large
+     * path polls decay) may have given memory back (memcheck of the check2 variant at 01dc313:
+     * mapped 0x6dd000 -> 0x400000) */
+    assert_true(after.mapped <= before.mapped);
 }
 
 /* A product just below the overflow edge that fits is still allocated and zeroed. */
