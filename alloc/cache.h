@@ -37,6 +37,7 @@
 #include "alloc/config.h"
 #include "alloc/platform/atomic.h"
 #include "alloc/platform/compiler.h"
+#include "alloc/platform/unwind.h"
 #include "alloc/remote.h"
 
 typedef struct ta_cache_bin {
@@ -97,6 +98,7 @@ typedef struct ta_cache {
     uint64_t prof_rng;       /* the sampler's generator state (0 until seeded); owner only */
     int prof_busy;           /* 1 while this thread records a sample: an allocation made by the
                                 unwinder is not sampled; owner only */
+    ta_os_stack prof_stack;  /* the thread's stack, as the sampler's walk bounds its reads; owner only */
     struct ta_cache *next;   /* the registry of live caches; guarded by the registry lock */
     struct ta_cache *prev;
 } ta_cache;
