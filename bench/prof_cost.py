@@ -18,6 +18,7 @@ import os
 import re
 import statistics
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -42,6 +43,41 @@ def callgrind_instructions(binary, argv, lib, env):
                        env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     m = re.search(r"Collected : (\d+)", p.stderr)
     return int(m.group(1)) if m else None
+
+
+# The profiler's own functions: sampling (the stack, its bucket, the table of live samples, the next
+# interval) and a sample's free (out of the table, its bucket counted). Called from the exits, never
+# from one another, so their inclusive counts add up without overlap.
+SAMPLER_FUNCTIONS = ["ta_os_backtrace_from", "ta_prof_record", "ta_prof_track", "ta_prof_next",
+                     "ta_prof_untrack", "ta_prof_unsample", "ta_prof_release", "ta_prof_unrecord"]
+
+
+def sampler_share(binary, argv, lib, env):
+    """Instructions inside SAMPLER_FUNCTIONS (inclusive) and of the whole process, one callgrind run."""
+    e = dict(os.environ)
+    for k in ("TAMALLOC_PROF", "TAMALLOC_PROF_SAMPLE"):
+        e.pop(k, None)
+    e.update(env)
+    e["LD_PRELOAD"] = lib
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "cg.out")
+        subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, binary] + argv,
+                       env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not os.path.exists(out):
+            return None, None
+        p = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", out],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    total, own = None, 0
+    for line in p.stdout.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S+)", line)
+        if not m:
+            continue
+        n = int(m.group(1).replace(",", ""))
+        if m.group(2) == "PROGRAM":
+            total = n
+        elif m.group(2).split(":")[-1] in SAMPLER_FUNCTIONS:
+            own += n
+    return own, total
 
 
 VARIANTS = [("before", "base", {}), ("off", "lib", {}), ("on", "lib", {"TAMALLOC_PROF_SAMPLE": "524288"})]
@@ -122,8 +158,14 @@ def main():
         lines += ["", "## Instructions (callgrind, 1 thread)", "",
                   "Instructions of the whole process at two scales; their difference is the steady state (start-up "
                   "drops out). Deterministic: the wall-clock ratios above carry this "
-                  "machine's noise (their spread column), these do not.", "",
-                  "| workload | scales | before | off | on | off / before | on / off |", "|---|---|---|---|---|---|---|"]
+                  "machine's noise (their spread column), these do not. On / off is the whole "
+                  "process: where sampled blocks fall moves the heap's layout a little, and a workload whose "
+                  "cost depends on it (churn: realloc in place or moved and copied) moves with the draw of "
+                  "the intervals, either way. The last column is the profiler's own share of the "
+                  "instructions (inclusive counts of " + ", ".join(SAMPLER_FUNCTIONS) + ") at the higher "
+                  "scale, profiling on: what sampling itself costs.", "",
+                  "| workload | scales | before | off | on | off / before | on / off | sampler's own, on |",
+                  "|---|---|---|---|---|---|---|---|"]
         for key, lo, hi in CALLGRIND_CELLS:
             w = next((x for x in run.WORKLOADS if x.key == key), None)
             if w is None or key not in keys:
@@ -134,11 +176,14 @@ def main():
                 a1 = callgrind_instructions(b, ["1", str(lo)] + w.extra, libs[which], env)
                 a2 = callgrind_instructions(b, ["1", str(hi)] + w.extra, libs[which], env)
                 ins[name] = a2 - a1 if a1 is not None and a2 is not None else None
+            own, total = sampler_share(b, ["1", str(hi)] + w.extra, libs["lib"], VARIANTS[2][2])
+            share = "%.2f%%" % (100.0 * own / total) if own is not None and total else "failed"
             if ins.get("before") and ins.get("off") and ins.get("on"):
-                lines.append("| %s | %d, %d | %d | %d | %d | %.4f | %.4f |" % (
-                    key, lo, hi, ins["before"], ins["off"], ins["on"], ins["off"] / ins["before"], ins["on"] / ins["off"]))
+                lines.append("| %s | %d, %d | %d | %d | %d | %.4f | %.4f | %s |" % (
+                    key, lo, hi, ins["before"], ins["off"], ins["on"], ins["off"] / ins["before"], ins["on"] / ins["off"],
+                    share))
             else:
-                lines.append("| %s | %d, %d | failed | | | | |" % (key, lo, hi))
+                lines.append("| %s | %d, %d | failed | | | | | |" % (key, lo, hi))
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
