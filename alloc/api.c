@@ -136,6 +136,7 @@ void ta_free_odd(void *p, ta_segment *s) {
         uint64_t tag = ta_block_tag(b, b->size, TA_STATE_SAMPLED), used = tag ^ (TA_STATE_SAMPLED ^ TA_STATE_USED);
         if (ta_atomic_cas_strong_acq_rel(&b->a_tag, &tag, used)) {
             if (ta_prof_untrack(p) != 0) ta_fault(TA_FAULT_CORRUPT_HEADER, p, "free of a sampled block the profiler does not know");
+            ta_track_free(p, b->size - TA_HDR);   /* as the fast path does for an unsampled block */
             ta_cache_free_slow(ta_cache_mine(), s, b, used);
             return;
         }
@@ -191,7 +192,7 @@ ta_ptr_info ta_ptr_lookup(const void *p, const char *op) {
     if ((char *)b < s->start) ta_diagnose_fault(b, s->start, s->end, p, op);
     if (!ta_block_is(b, TA_STATE_USED)) {
         if (ta_prof_rate == 0 || !ta_block_is(b, TA_STATE_SAMPLED)) ta_diagnose_fault(b, s->start, s->end, p, op);
-        info.sampled = 1;   /* a heap-profile sample (realloc moves it, so it is counted out) */
+        info.sampled = 1;   /* a heap-profile sample (realloc counts it freed: ta_prof_unsample) */
     }
     info.segment = s;
     info.block = b;

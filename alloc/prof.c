@@ -37,8 +37,6 @@ size_t ta_prof_rate;
 
 static _Atomic(ta_prof_stack *) prof_chains[PROF_CHAINS];
 static ta_lock prof_lock;
-static char *prof_pool;        /* the chunk buckets are cut from; guarded by prof_lock */
-static size_t prof_pool_left;  /* bytes left in it; guarded by prof_lock */
 
 /* Live sampled arena blocks by address. All under prof_live_lock (rank TA_RANK_PROF, taken with no
  * other lock held, never with prof_lock): an entry is added per sample and removed per sampled
@@ -47,8 +45,6 @@ typedef struct prof_live { struct prof_live *next; void *p; ta_prof_stack *st; s
 static ta_lock prof_live_lock;
 static prof_live **prof_live_chains;   /* PROF_LIVE_CHAINS heads, mapped at the first sample */
 static prof_live *prof_live_free;      /* entries to reuse */
-static char *prof_live_pool;           /* the chunk new entries are cut from */
-static size_t prof_live_pool_left;
 
 /* ---------------------------------------------------------------------------------------------
  * The sampling law.
@@ -130,6 +126,39 @@ static uint64_t prof_hash(void *const *pcs, uint32_t depth) {
     return h;
 }
 
+/* need bytes cut from the chunk *pool (*left bytes left), a new chunk mapped when it has too few
+ * (the rest of the old one left unused); NULL when none can be mapped. Under the pool's lock. */
+typedef struct prof_pool { char *next; size_t left; } prof_pool;
+
+static void *prof_carve(prof_pool *pool, size_t need) {
+    if (need > pool->left) {
+        char *chunk = ta_os_map_aligned(PROF_POOL_CHUNK, ta_os_page_size());
+        if (chunk == NULL) return NULL;
+        pool->next = chunk;
+        pool->left = PROF_POOL_CHUNK;
+    }
+    void *p = pool->next;
+    pool->next += need;
+    pool->left -= need;
+    return p;
+}
+
+/* Every bucket, chain by chain, without the lock (writer and leak report): prof_first(&chain),
+ * then prof_next(b, &chain) until NULL. */
+static ta_prof_stack *prof_next(ta_prof_stack *b, unsigned *chain) {
+    b = b ? ta_atomic_load_acquire(&b->a_next) : NULL;
+    while (b == NULL && ++*chain < PROF_CHAINS) b = ta_atomic_load_acquire(&prof_chains[*chain]);
+    return b;
+}
+static ta_prof_stack *prof_first(unsigned *chain) {
+    *chain = 0;
+    ta_prof_stack *b = ta_atomic_load_acquire(&prof_chains[0]);
+    return b ? b : prof_next(NULL, chain);
+}
+
+static prof_pool prof_buckets;     /* buckets are cut from it; guarded by prof_lock */
+static prof_pool prof_live_pool;   /* entries of the live table; guarded by prof_live_lock */
+
 static ta_prof_stack *prof_find(ta_prof_stack *b, uint64_t h, void *const *pcs, uint32_t depth) {
     for (; b; b = ta_atomic_load_acquire(&b->a_next))
         if (b->hash == h && b->depth == depth && memcmp(b->pcs, pcs, depth * sizeof pcs[0]) == 0) return b;
@@ -139,16 +168,8 @@ static ta_prof_stack *prof_find(ta_prof_stack *b, uint64_t h, void *const *pcs, 
 /* A new bucket for the stack, on chain c; under prof_lock. NULL when no memory can be mapped. */
 static ta_prof_stack *prof_add(_Atomic(ta_prof_stack *) *c, uint64_t h, void *const *pcs, uint32_t depth)
     TA_REQUIRES(prof_lock) {
-    size_t need = (sizeof(ta_prof_stack) + depth * sizeof pcs[0] + 15) & ~(size_t)15;
-    if (need > prof_pool_left) {
-        char *chunk = ta_os_map_aligned(PROF_POOL_CHUNK, ta_os_page_size());
-        if (chunk == NULL) return NULL;
-        prof_pool = chunk;   /* the rest of the old chunk is left unused */
-        prof_pool_left = PROF_POOL_CHUNK;
-    }
-    ta_prof_stack *b = (ta_prof_stack *)prof_pool;
-    prof_pool += need;
-    prof_pool_left -= need;
+    ta_prof_stack *b = prof_carve(&prof_buckets, (sizeof(ta_prof_stack) + depth * sizeof pcs[0] + 15) & ~(size_t)15);
+    if (b == NULL) return NULL;
     b->hash = h;
     b->depth = depth;
     memcpy(b->pcs, pcs, depth * sizeof pcs[0]);
@@ -201,19 +222,8 @@ int ta_prof_track(void *p, ta_prof_stack *st, size_t n) {
     if (prof_live_chains == NULL)
         prof_live_chains = ta_os_map_aligned(PROF_LIVE_CHAINS * sizeof(prof_live *), ta_os_page_size());
     prof_live *e = prof_live_free;
-    if (e) {
-        prof_live_free = e->next;
-    } else if (prof_live_chains) {
-        if (prof_live_pool_left < sizeof(prof_live)) {
-            prof_live_pool = ta_os_map_aligned(PROF_POOL_CHUNK, ta_os_page_size());
-            prof_live_pool_left = prof_live_pool ? PROF_POOL_CHUNK : 0;
-        }
-        if (prof_live_pool_left >= sizeof(prof_live)) {
-            e = (prof_live *)prof_live_pool;
-            prof_live_pool += sizeof(prof_live);
-            prof_live_pool_left -= sizeof(prof_live);
-        }
-    }
+    if (e) prof_live_free = e->next;
+    else if (prof_live_chains) e = prof_carve(&prof_live_pool, sizeof(prof_live));
     if (e) {
         prof_live **c = prof_live_chain(p);
         e->p = p;
@@ -288,26 +298,25 @@ static prof_counts prof_counts_of(ta_prof_stack *b) {
 
 static void prof_write_fd(prof_out *o) {
     prof_counts total = {0, 0, 0, 0};
-    for (unsigned i = 0; i < PROF_CHAINS; i++)
-        for (ta_prof_stack *b = ta_atomic_load_acquire(&prof_chains[i]); b; b = ta_atomic_load_acquire(&b->a_next)) {
-            prof_counts k = prof_counts_of(b);
-            total.in_n += k.in_n;
-            total.in_bytes += k.in_bytes;
-            total.alloc_n += k.alloc_n;
-            total.alloc_bytes += k.alloc_bytes;
-        }
+    unsigned chain;
+    for (ta_prof_stack *b = prof_first(&chain); b; b = prof_next(b, &chain)) {
+        prof_counts k = prof_counts_of(b);
+        total.in_n += k.in_n;
+        total.in_bytes += k.in_bytes;
+        total.alloc_n += k.alloc_n;
+        total.alloc_bytes += k.alloc_bytes;
+    }
     prof_put(o, "heap profile: %llu: %llu [%llu: %llu] @ heap_v2/%zu\n", (unsigned long long)total.in_n,
              (unsigned long long)total.in_bytes, (unsigned long long)total.alloc_n,
              (unsigned long long)total.alloc_bytes, ta_prof_rate);
-    for (unsigned i = 0; i < PROF_CHAINS; i++)
-        for (ta_prof_stack *b = ta_atomic_load_acquire(&prof_chains[i]); b; b = ta_atomic_load_acquire(&b->a_next)) {
-            prof_counts k = prof_counts_of(b);
-            if (k.alloc_n == 0) continue;
-            prof_put(o, "%llu: %llu [%llu: %llu] @", (unsigned long long)k.in_n, (unsigned long long)k.in_bytes,
-                     (unsigned long long)k.alloc_n, (unsigned long long)k.alloc_bytes);
-            for (uint32_t f = 0; f < b->depth; f++) prof_put(o, " %p", b->pcs[f]);
-            prof_put(o, "\n");
-        }
+    for (ta_prof_stack *b = prof_first(&chain); b; b = prof_next(b, &chain)) {
+        prof_counts k = prof_counts_of(b);
+        if (k.alloc_n == 0) continue;
+        prof_put(o, "%llu: %llu [%llu: %llu] @", (unsigned long long)k.in_n, (unsigned long long)k.in_bytes,
+                 (unsigned long long)k.alloc_n, (unsigned long long)k.alloc_bytes);
+        for (uint32_t f = 0; f < b->depth; f++) prof_put(o, " %p", b->pcs[f]);
+        prof_put(o, "\n");
+    }
     prof_put(o, "\nMAPPED_LIBRARIES:\n");
     prof_flush(o);
     if (!o->failed && ta_os_copy_file("/proc/self/maps", o->fd) != 0) o->failed = 1;
@@ -375,23 +384,23 @@ static size_t prof_leak_report(void) {
     size_t ntop = 0, stacks = 0;
     uint64_t samples = 0;
     double blocks = 0, bytes = 0;
-    for (unsigned i = 0; i < PROF_CHAINS; i++)
-        for (ta_prof_stack *b = ta_atomic_load_acquire(&prof_chains[i]); b; b = ta_atomic_load_acquire(&b->a_next)) {
-            prof_counts k = prof_counts_of(b);
-            if (k.in_n == 0) continue;
-            double sc = prof_scale(k.in_n, k.in_bytes);
-            prof_leak l = {b, (double)k.in_n * sc, (double)k.in_bytes * sc};
-            stacks++;
-            samples += k.in_n;
-            blocks += l.n;
-            bytes += l.bytes;
-            size_t at = ntop < PROF_LEAK_TOP ? ntop++ : PROF_LEAK_TOP;   /* insertion into top, by bytes */
-            while (at > 0 && top[at - 1].bytes < l.bytes) {
-                if (at < PROF_LEAK_TOP) top[at] = top[at - 1];
-                at--;
-            }
-            if (at < PROF_LEAK_TOP) top[at] = l;
+    unsigned chain;
+    for (ta_prof_stack *b = prof_first(&chain); b; b = prof_next(b, &chain)) {
+        prof_counts k = prof_counts_of(b);
+        if (k.in_n == 0) continue;
+        double sc = prof_scale(k.in_n, k.in_bytes);
+        prof_leak l = {b, (double)k.in_n * sc, (double)k.in_bytes * sc};
+        stacks++;
+        samples += k.in_n;
+        blocks += l.n;
+        bytes += l.bytes;
+        size_t at = ntop < PROF_LEAK_TOP ? ntop++ : PROF_LEAK_TOP;   /* insertion into top, by bytes */
+        while (at > 0 && top[at - 1].bytes < l.bytes) {
+            if (at < PROF_LEAK_TOP) top[at] = top[at - 1];
+            at--;
         }
+        if (at < PROF_LEAK_TOP) top[at] = l;
+    }
     if (stacks == 0) {
         prof_say("tamalloc: leak report: no sampled block is live at exit (a sample per %zu bytes)\n", ta_prof_rate);
         return 0;

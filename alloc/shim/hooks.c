@@ -76,19 +76,18 @@ static TA_NOINLINE int hooks_decide(void) {
     return ta_atomic_load_acquire(&ta_hooks);
 }
 
-/* Services a heap-map request; returns whether this call is to be recorded. */
+/* Takes a request the signal handler set (bit of h): 1 for the one call that clears it. */
+static int hooks_take(int h, int bit) {
+    return (h & bit) && (atomic_fetch_and_explicit(&ta_hooks, ~bit, memory_order_acq_rel) & bit);
+}
+
+/* Services a heap-map or heap-profile request; returns whether this call is to be recorded. */
 static TA_NOINLINE int hooks_enter(void) {
+    static ta_atomic_u32 prof_seq;    /* the profiles SIGUSR2 asked for: <TAMALLOC_PROF>.1, .2, ... */
     int h = ta_atomic_load_acquire(&ta_hooks);
     if (h & TA_HOOK_UNDECIDED) h = hooks_decide();
-    if (h & TA_HOOK_HEAP_MAP) {
-        int was = atomic_fetch_and_explicit(&ta_hooks, ~TA_HOOK_HEAP_MAP, memory_order_acq_rel);
-        if (was & TA_HOOK_HEAP_MAP) hooks_write_heap_map_file();
-    }
-    if (h & TA_HOOK_PROF) {
-        static ta_atomic_u32 prof_seq;    /* the profiles SIGUSR2 asked for: <TAMALLOC_PROF>.1, .2, ... */
-        int was = atomic_fetch_and_explicit(&ta_hooks, ~TA_HOOK_PROF, memory_order_acq_rel);
-        if (was & TA_HOOK_PROF) ta_prof_write_numbered(ta_atomic_add_relaxed(&prof_seq, 1u) + 1u);
-    }
+    if (hooks_take(h, TA_HOOK_HEAP_MAP)) hooks_write_heap_map_file();
+    if (hooks_take(h, TA_HOOK_PROF)) ta_prof_write_numbered(ta_atomic_add_relaxed(&prof_seq, 1u) + 1u);
     return (h & TA_HOOK_TRACE) != 0 && !hooks_deciding;
 }
 
