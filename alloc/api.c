@@ -149,6 +149,7 @@ void ta_free_slow(void *p, ta_span *sp) {
     if (((uintptr_t)p & (TA_ALIGN - 1)) != 0) ta_fault(TA_FAULT_MISALIGNED_POINTER, p, "free");
     if (sp->kind == 0) {
         if (ta_large_was_freed(p)) ta_fault(TA_FAULT_DOUBLE_FREE, p, "free of an unmapped large block");
+        if (ta_heap_was_destroyed(p)) ta_fault(TA_FAULT_INVALID_POINTER, p, "free of a block of a destroyed heap");
         ta_fault(TA_FAULT_INVALID_POINTER, p, "free");
     }
     if (sp->kind == TA_SPAN_SEGMENT) {   /* an aligned pointer in the first 16 bytes of a segment */
@@ -159,6 +160,10 @@ void ta_free_slow(void *p, ta_span *sp) {
     size_t usable = ta_large_usable(l, p, "free");
     ta_track_free(p, usable);
     ta_large_release(l, p);   /* validated, state QUEUED: a second free or a use is reported */
+    if (TA_UNLIKELY(l->heap != NULL)) {   /* a user heap's: out of its list, unmapped */
+        ta_heap_large_free(l);
+        return;
+    }
     if (TA_UNLIKELY(l->prof != NULL)) {   /* a heap-profile sample */
         ta_prof_release(l->prof, l->prof_size);
         l->prof = NULL;
@@ -180,6 +185,7 @@ ta_ptr_info ta_ptr_lookup(const void *p, const char *op) {
     ta_span *sp = ta_segmap_lookup(p);
     if (sp == NULL) {
         if (ta_large_was_freed(p)) ta_fault(TA_FAULT_USE_AFTER_FREE, p, op);
+        if (ta_heap_was_destroyed(p)) ta_fault(TA_FAULT_INVALID_POINTER, p, "a block of a destroyed heap");
         ta_fault(TA_FAULT_INVALID_POINTER, p, op);
     }
     if (sp->kind == TA_SPAN_LARGE) {

@@ -14,7 +14,7 @@
 
 TA_EXPORT int ta_check(void) {
     ta_init();
-    for (unsigned i = 0; i < ta_arena_table_count(); i++) {
+    for (unsigned i = 0; i < ta_arena_table_count_all(); i++) {
         ta_arena *a = ta_arena_table_get(i);
         int rc = a ? ta_arena_check(a) : 0;
         if (rc) return rc;
@@ -35,7 +35,7 @@ static int walk_visit(ta_arena *a, ta_block *b, int is_free, int is_rover, void 
 TA_EXPORT int ta_heap_walk(int (*fn)(const ta_block_info *b, void *ctx), void *ctx) {
     ta_init();
     walk_ctx w = {fn, ctx};
-    for (unsigned i = 0; i < ta_arena_table_count(); i++) {
+    for (unsigned i = 0; i < ta_arena_table_count_all(); i++) {
         ta_arena *a = ta_arena_table_get(i);
         int rc = a ? ta_arena_walk(a, walk_visit, &w) : 0;
         if (rc) return rc;
@@ -68,6 +68,12 @@ TA_EXPORT void ta_collect(void) {
         if (!a) continue;
         ta_arena_collect(a);
         ta_decay_tick(a, 1);   /* every free page, empty segment and kept large mapping, now */
+    }
+    /* user heaps: remote frees drained, empty segments unmapped, under the heap's lock only (no
+     * decay round, which gives pages back with the lock released: a destroy could run meanwhile) */
+    for (unsigned i = ta_arena_table_count(); i < ta_arena_table_count_all(); i++) {
+        ta_arena *a = ta_arena_table_get(i);
+        if (a) ta_arena_collect(a);
     }
 }
 

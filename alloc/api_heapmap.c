@@ -136,6 +136,7 @@ static void hm_arena_write(hm_out *o, ta_arena *a, const ta_arena_stats *as, int
     hm_arena h = {o, NULL, 0, -1, 0, 0, 0, 0, 0, 0, 0, 0, 1};
     hm_str(o, first ? "{" : ",{");
     hm_field(o, "index", as->index, 1);
+    if (as->user) hm_str(o, ",\"user\":true");   /* a user heap (ta_heap_new) */
     hm_field(o, "threads", as->threads, 0);
     hm_field(o, "allocated", as->allocated, 0);
     hm_field(o, "pending", as->remote_pending, 0);

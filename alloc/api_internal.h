@@ -33,4 +33,14 @@ TA_HIDDEN void *ta_alloc_slow(size_t n, size_t align, void *ra);   /* api_fast.h
  * when a write failed. The drop-in's TAMALLOC_HEAP_MAP file uses it too. */
 TA_HIDDEN int ta_heapmap_write_fd(int fd);
 
+/* User heaps (api_heaps.c). */
+struct ta_arena;
+/* Frees large block l of a heap (l->heap; validated and released by ta_large_release): out of the
+ * heap's list, then unmapped (a heap's mappings are never kept for reuse). */
+TA_HIDDEN void ta_heap_large_free(ta_large *l);
+/* ta_realloc of p, a block of heap arena a (looked up in info): resized or moved within the heap. */
+TA_HIDDEN void *ta_heap_realloc_in(struct ta_arena *a, void *p, const ta_ptr_info *info, size_t n);
+/* Was p in a segment or large mapping a ta_heap_destroy unmapped? (best effort: a history) */
+TA_HIDDEN int ta_heap_was_destroyed(const void *p);
+
 #endif

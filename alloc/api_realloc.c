@@ -1,5 +1,6 @@
 /* api_realloc.c - ta_realloc and ta_reallocarray: NULL and zero cases, resize in place (shrink, or
- * grow into a free next neighbour) when the caller's thread uses the block's arena, else move. */
+ * grow into a free next neighbour) when the caller's thread uses the block's arena, else move. A
+ * user heap's block stays in its heap (api_heaps.c). */
 #include <errno.h>
 #include <string.h>
 
@@ -22,6 +23,8 @@ TA_EXPORT void *ta_realloc(void *p, size_t n) {
     if (p == NULL) return ta_malloc(n);
     ta_ptr_info info = ta_ptr_lookup(p, "realloc");
     if (n == 0) { ta_free(p); return NULL; }
+    ta_arena *heap = info.large ? info.large->heap : info.segment->arena->user ? info.segment->arena : NULL;
+    if (TA_UNLIKELY(heap != NULL)) return ta_heap_realloc_in(heap, p, &info, n);   /* stays in its heap */
     ta_track_free(p, info.usable);   /* the allocator's until it is handed back below */
     if (TA_UNLIKELY(info.sampled || (info.large && info.large->prof != NULL)))
         ta_prof_unsample(&info, p);   /* a heap-profile sample: counted freed; resized as any block */

@@ -52,6 +52,8 @@ void ta_arena_init(ta_arena *a, unsigned index) {
     ta_atomic_store_relaxed(&a->lcache_churn.a_start_ms, 0);
     ta_atomic_store_relaxed(&a->lcache_churn.a_n, 0);
     ta_remote_init(&a->remote);
+    a->user_large = NULL;
+    a->user_large_n = a->user_large_usable = a->user_large_mapped = 0;
     /* a_threads is left alone: assignment may count a thread in before the arena is initialised */
     ta_atomic_store_release(&a->a_ready, 1);
 }
@@ -367,6 +369,33 @@ int ta_arena_resize(ta_arena *a, ta_block *b, size_t new_bsize) {
     a->allocated -= before;
     ta_arena_unlock(a);
     return ok;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * User heaps: dropping everything at once.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Visits segments and large blocks, never a block: the cost grows with segments. The queued remote
+ * frees are counted by the queue's own counters (pushed - drained), not by walking them. */
+ta_segment *ta_arena_discard_user(ta_arena *a, ta_large **large, size_t *dropped) {
+    ta_arena_lock(a);
+    ta_segment *segs = a->segments;
+    *large = a->user_large;
+    (void)ta_remote_take_all(&a->remote);
+    size_t pushed = ta_atomic_load_relaxed(&a->remote.a_pushed), drained = ta_atomic_load_relaxed(&a->a_drained);
+    *dropped = pushed >= drained ? pushed - drained : 0;
+    a->pending = NULL;
+    a->segments = NULL;
+    a->nsegments = a->empty_segments = 0;
+    a->allocated = a->live_blocks = 0;
+    a->purging_size = a->purging_blocks = 0;
+    ta_fl_init(&a->fl, a->fl.level);
+    a->user_large = NULL;
+    a->user_large_n = a->user_large_usable = a->user_large_mapped = 0;
+    ta_remote_init(&a->remote);
+    ta_atomic_store_relaxed(&a->a_drained, (size_t)0);
+    ta_arena_unlock(a);
+    return segs;
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -51,10 +51,23 @@ typedef struct ta_arena {
     ta_large *lcache[TA_LARGE_CACHE_SLOTS];
     uint64_t lcache_ms[TA_LARGE_CACHE_SLOTS];   /* when each was freed */
     ta_churn_window lcache_churn; /* kept mappings pushed out for room, over a decay period */
+    /* user heaps (api_heaps.c; 0 / NULL in the threads' arenas): a user heap is an arena of the
+     * table's second range, never assigned to a thread, so a_threads stays 0 and every free of its
+     * blocks by any thread is a remote push the pusher drains at once (ta_arena_free_remote): no
+     * thread cache or outbox ever holds one of its blocks.
+     * Invariant: user_large_n == length of user_large; user_large_usable, user_large_mapped == sums
+     * of their usable and mapped bytes. */
+    unsigned user;                /* 1 + the heap's slot; fixed while the slot is claimed */
+    ta_large *user_large;         /* its live large blocks */
+    size_t user_large_n, user_large_usable, user_large_mapped;
     /* --- producers' line: written by other threads' frees --- */
     TA_CACHELINE_ALIGNED ta_remote remote;
     /* --- assignment line: live threads holding this arena --- */
     TA_CACHELINE_ALIGNED ta_atomic_size a_threads;
+    /* user heaps: odd while the heap lives; bumped when created and when destroyed, so a handle
+     * (slot, generation) of a destroyed heap never matches again (arena_table.c, api_heaps.c) */
+    ta_atomic_u32 a_user_gen;
+    int user_busy;                /* slot claimed (arena table lock) */
 } ta_arena;
 
 /* Takes and gives back the arena's lock; for the thread-safety analysis, holding it also holds the
@@ -123,6 +136,12 @@ TA_HIDDEN void ta_arena_recover_purging(ta_arena *a) TA_EXCLUDES(a->lock);
 TA_HIDDEN void ta_arena_drop_empty_locked(ta_arena *a, ta_segment *s, ta_arena_unmap_list *out) TA_REQUIRES(a->lock, a->fl);
 /* Is a decay tick due (set by the arena's operations every TA_TICK_OPS, from the clock)? */
 static TA_ALWAYS_INLINE int ta_arena_tick_due(ta_arena *a) { return ta_atomic_load_relaxed(&a->a_tick_due) != 0; }
+
+/* ta_heap_destroy (user arenas only): under the lock, takes every segment and large block out of a
+ * and resets it empty (a new free list, counters zero); remote frees still queued are dropped (their
+ * blocks lie in those segments) and returned in *dropped. Returns the segments, linked by next, for
+ * the caller to unmap with the lock released; *large gets the large blocks (heap_next links). */
+TA_HIDDEN ta_segment *ta_arena_discard_user(ta_arena *a, ta_large **large, size_t *dropped) TA_EXCLUDES(a->lock);
 
 /* Heap walk over the arena's blocks in address order (locks the arena). */
 typedef int (*ta_arena_visit_fn)(ta_arena *a, ta_block *b, int is_free, int is_rover, void *ctx);

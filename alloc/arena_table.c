@@ -1,11 +1,12 @@
 /* arena_table.c - arena storage, first-use initialisation, assignment by thread id and release at
- * thread exit. The table lock (rank 2) is taken only to initialise an arena and around fork. */
+ * thread exit, and the slots of the user heaps (a second range of the same array). The table lock (rank 2) is taken only to initialise an arena and around fork. */
 #include "alloc/arena_table.h"
 
 #include "alloc/config.h"
 #include "alloc/platform/tls.h"
 
-static ta_arena table_arenas[TA_MAX_ARENAS];
+static ta_arena table_arenas[TA_MAX_ARENAS + TA_MAX_HEAPS];
+static ta_atomic_u32 table_user_hw;   /* user slots ever claimed (high-water mark) */
 static unsigned table_count = 1;
 /* mallopt(M_ARENA_MAX): threads assigned from then on use arenas [0, limit) only; 0 = all of them.
  * Read once per thread, at its assignment (a relaxed load: a thread created after the call is
@@ -28,9 +29,52 @@ unsigned ta_arena_table_count(void) { return table_count; }
 void ta_arena_table_set_limit(unsigned limit) { ta_atomic_store_relaxed(&table_limit, (uint32_t)limit); }
 
 ta_arena *ta_arena_table_get(unsigned i) {
-    if (i >= table_count) return NULL;
+    if (i >= table_count) {
+        i -= table_count;
+        if (i >= ta_atomic_load_acquire(&table_user_hw)) return NULL;
+        ta_arena *u = &table_arenas[TA_MAX_ARENAS + i];
+        return (ta_atomic_load_acquire(&u->a_user_gen) & 1u) ? u : NULL;
+    }
     ta_arena *a = &table_arenas[i];
     return ta_atomic_load_acquire(&a->a_ready) ? a : NULL;
+}
+
+unsigned ta_arena_table_count_all(void) { return table_count + ta_atomic_load_acquire(&table_user_hw); }
+
+ta_arena *ta_arena_table_user_at(unsigned slot) { return slot < TA_MAX_HEAPS ? &table_arenas[TA_MAX_ARENAS + slot] : NULL; }
+
+/* The lowest free slot, so a server creating and destroying a heap per request reuses a few slots.
+ * A reused arena's lock is not initialised again (a walker may be waiting on it): its state is
+ * reset under the lock. */
+ta_arena *ta_arena_table_user_claim(uint32_t *gen) {
+    ta_arena *a = NULL;
+    unsigned slot = 0;
+    ta_lock_acquire(&table_lock);
+    for (; slot < TA_MAX_HEAPS; slot++)
+        if (!table_arenas[TA_MAX_ARENAS + slot].user_busy) { a = &table_arenas[TA_MAX_ARENAS + slot]; break; }
+    if (a) a->user_busy = 1;
+    ta_lock_release(&table_lock);
+    if (!a) return NULL;
+    if (!ta_atomic_load_acquire(&a->a_ready)) {
+        ta_arena_init(a, table_count + slot);   /* first use: the lock too */
+    } else {
+        ta_arena_lock(a);
+        ta_fl_init(&a->fl, a->fl.level);
+        ta_arena_unlock(a);
+    }
+    a->user = slot + 1;
+    *gen = ta_atomic_load_relaxed(&a->a_user_gen) + 1;
+    ta_atomic_store_release(&a->a_user_gen, *gen);   /* odd: alive, visible to the walkers */
+    ta_lock_acquire(&table_lock);
+    if (slot + 1 > ta_atomic_load_relaxed(&table_user_hw)) ta_atomic_store_release(&table_user_hw, slot + 1);
+    ta_lock_release(&table_lock);
+    return a;
+}
+
+void ta_arena_table_user_release(ta_arena *a) {
+    ta_lock_acquire(&table_lock);
+    a->user_busy = 0;
+    ta_lock_release(&table_lock);
 }
 
 static ta_arena *table_ready(unsigned i) {
@@ -83,15 +127,21 @@ void ta_arena_table_fork_prepare(void) {
     ta_lock_fork_prepare(&table_lock);
     for (unsigned i = 0; i < table_count; i++)
         if (ta_atomic_load_acquire(&table_arenas[i].a_ready)) ta_arena_fork_prepare(&table_arenas[i]);
+    for (unsigned i = TA_MAX_ARENAS; i < TA_MAX_ARENAS + ta_atomic_load_relaxed(&table_user_hw); i++)
+        if (ta_atomic_load_acquire(&table_arenas[i].a_ready)) ta_arena_fork_prepare(&table_arenas[i]);
 }
 
 void ta_arena_table_fork_parent(void) {
+    for (unsigned i = TA_MAX_ARENAS + ta_atomic_load_relaxed(&table_user_hw); i-- > TA_MAX_ARENAS;)
+        if (ta_atomic_load_acquire(&table_arenas[i].a_ready)) ta_arena_fork_parent(&table_arenas[i]);
     for (unsigned i = table_count; i-- > 0;)
         if (ta_atomic_load_acquire(&table_arenas[i].a_ready)) ta_arena_fork_parent(&table_arenas[i]);
     ta_lock_fork_release(&table_lock);
 }
 
 void ta_arena_table_fork_child(void) {
+    for (unsigned i = TA_MAX_ARENAS + ta_atomic_load_relaxed(&table_user_hw); i-- > TA_MAX_ARENAS;)
+        if (ta_atomic_load_acquire(&table_arenas[i].a_ready)) ta_arena_fork_child(&table_arenas[i]);
     for (unsigned i = table_count; i-- > 0;)
         if (ta_atomic_load_acquire(&table_arenas[i].a_ready)) ta_arena_fork_child(&table_arenas[i]);
     ta_lock_fork_release(&table_lock);

@@ -27,6 +27,7 @@
 #define TA_MMAP_THRESHOLD_MAX     ((size_t)1 << 20)          /* arena blocks stay << segment size */
 
 #define TA_MAX_ARENAS       256u
+#define TA_MAX_HEAPS        1024u  /* user heaps (ta_heap_new) live at once: the table's second range */
 #define TA_ARENAS_PER_CPU   4u
 #define TA_RETAIN_SEGMENTS  1u     /* fully free segments an arena keeps mapped */
 #define TA_DRAIN_BATCH      256u   /* remote frees drained per allocation or free */

@@ -22,6 +22,8 @@ static const char *const fault_names[TA_FAULT_COUNT_] = {
     [TA_FAULT_HEAP_CHECK] = "heap check failed",
     [TA_FAULT_INTERNAL] = "internal assertion failed",
     [TA_FAULT_LOCK_RANK] = "lock rank order violated",
+    [TA_FAULT_INVALID_HEAP] = "invalid heap (destroyed, or not a ta_heap)",
+    [TA_FAULT_HEAP_MISMATCH] = "block of another heap",
 };
 
 const char *ta_fault_name(enum ta_fault f) {

@@ -20,6 +20,8 @@ enum ta_fault {
     TA_FAULT_HEAP_CHECK,         /* TAMALLOC_CHECK=2: the arena failed its full check */
     TA_FAULT_INTERNAL,           /* a failed internal assertion */
     TA_FAULT_LOCK_RANK,          /* TA_DEBUG builds: locks taken against their rank order */
+    TA_FAULT_INVALID_HEAP,       /* a ta_heap handle that is not a live heap (destroyed, or never one) */
+    TA_FAULT_HEAP_MISMATCH,      /* ta_heap_realloc of a block that is not the heap's */
     TA_FAULT_COUNT_
 };
 

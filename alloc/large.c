@@ -36,6 +36,8 @@ static void *large_place(ta_large *l, size_t offset, size_t usable) {
     l->user = (char *)l + offset;
     l->usable = usable;
     l->prof = NULL;
+    l->heap = NULL;
+    l->heap_next = l->heap_prev = NULL;
     *large_canary(l) = large_canary_value(l);
     ta_block_set(ta_block_of(l->user), usable + TA_HDR, TA_STATE_LARGE);
     ta_atomic_add_relaxed(&large_live, (size_t)1);
@@ -175,6 +177,14 @@ void ta_large_unmap(ta_large *l) {
     ta_atomic_sub_relaxed(&large_mapped, map_size);
     ta_segmap_unregister(l, map_size);
     ta_os_unmap(l, map_size);
+}
+
+void ta_large_discard(ta_large *l) {
+    ta_atomic_sub_relaxed(&large_live, (size_t)1);
+    ta_atomic_sub_relaxed(&large_usable, l->usable);
+    ta_atomic_sub_relaxed(&large_mapped, l->map_size);
+    ta_segmap_unregister(l, l->map_size);
+    ta_os_unmap(l, l->map_size);
 }
 
 void *ta_large_grow(ta_large *l, size_t n) {

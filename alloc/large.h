@@ -27,6 +27,11 @@ typedef struct ta_large {
     struct ta_prof_stack *prof;   /* a heap-profile sample: the stack it was allocated from (prof.h);
                                      NULL for every other block (set by the placing of a block) */
     size_t prof_size;    /* a sample: the bytes it was asked for */
+    /* A user heap's block (api_heaps.c): the heap's arena, and its list of live large blocks, which
+     * ta_heap_destroy unmaps; guarded by that arena's lock. NULL for every other block (set by the
+     * placing of a block). A heap's large block is never kept for reuse nor grown in place. */
+    struct ta_arena *heap;
+    struct ta_large *heap_next, *heap_prev;
 } ta_large;
 
 typedef struct ta_large_totals {
@@ -58,6 +63,9 @@ TA_HIDDEN void *ta_large_reuse(ta_large *l, size_t n, size_t align);
  * caller keeps it for reuse or gives it to ta_large_unmap. */
 TA_HIDDEN void ta_large_release(ta_large *l, void *user);
 TA_HIDDEN void ta_large_unmap(ta_large *l);
+/* A live block unmapped without a free (ta_heap_destroy): counted out of the live totals, then
+ * unregistered and unmapped (not noted as freed: a later free of it names the destroyed heap). */
+TA_HIDDEN void ta_large_discard(ta_large *l);
 /* Grows live block l to n usable bytes without copying: within its mapping, or by mremap in place
  * or to a new address (the pages move, nothing is copied). Returns the user pointer (changed if the
  * mapping moved), or NULL with errno ENOMEM and l unchanged. */

@@ -24,7 +24,7 @@ static void stats_sizes_locked(ta_arena *a, ta_stats_sizes *sizes) TA_REQUIRES(a
 }
 
 static size_t stats_arena(unsigned index, ta_arena_stats *out, ta_stats_sizes *sizes) {
-    unsigned n = ta_arena_table_count();
+    unsigned n = ta_arena_table_count_all();   /* user heaps included, marked user */
     if (index >= n) return 0;
     memset(out, 0, sizeof *out);
     if (sizes) memset(sizes, 0, sizeof *sizes);
@@ -32,6 +32,7 @@ static size_t stats_arena(unsigned index, ta_arena_stats *out, ta_stats_sizes *s
     ta_arena *a = ta_arena_table_get(index);
     if (!a) return n;
     out->in_use = 1;
+    out->user = a->user != 0;
     out->threads = ta_atomic_load_relaxed(&a->a_threads);
     ta_arena_lock(a);
     /* runs decay has out of the list for a moment (a background round, another thread's tick) are

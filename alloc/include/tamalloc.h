@@ -68,7 +68,8 @@ typedef struct ta_stats {
     size_t free_blocks;
     size_t mapped;          /* bytes currently mapped from the OS */
     size_t large_allocated; /* bytes in live direct-mmap blocks */
-    size_t arenas;          /* arenas in use */
+    size_t arenas;          /* arenas in use, live user heaps included (every figure here counts
+                               the user heaps' blocks too) */
     size_t remote_pushed;   /* cross-thread frees queued */
     size_t remote_drained;  /* of those, drained by their owners */
     size_t cached;          /* usable bytes in the live threads' caches (freed, ready for reuse) */
@@ -87,8 +88,10 @@ typedef struct ta_stats {
 } ta_stats;
 void ta_get_stats(ta_stats *out);
 
-/* Per-arena figures. Returns the number of arenas configured (initialised or not); fills *out for
- * arena `index` and returns that count, or returns 0 for an index out of range. */
+/* Per-arena figures. Returns the number of arenas configured (initialised or not) plus the user-heap
+ * slots ever used (indices from the arena count on; `user` is set for a live heap, in_use 0 for a
+ * free slot); fills *out for arena `index` and returns that count, or returns 0 for an index out of
+ * range. */
 typedef struct ta_arena_stats {
     unsigned index;
     int in_use;             /* initialised (some thread has used it) */
@@ -112,6 +115,7 @@ typedef struct ta_arena_stats {
     size_t searches;        /* next-fit searches of its free list */
     size_t search_steps;    /* fit-index nodes and block headers they read */
     size_t search_max_steps;/* the most one of them read */
+    int user;               /* a user heap (ta_heap_new), not a threads' arena */
 } ta_arena_stats;
 size_t ta_get_arena_stats(unsigned index, ta_arena_stats *out);
 
@@ -151,6 +155,33 @@ int ta_background(int on);
  * errno: EINVAL when the profiler is off or path is NULL or empty, ENAMETOOLONG, or the error of
  * creating or writing the file. */
 int ta_prof_dump(const char *path);
+
+/* First-class heaps (mimalloc's mi_heap_new, jemalloc's arenas.create). A heap is an arena of its
+ * own (its lock, next-fit free list, large blocks and remote queue) that no thread is assigned to:
+ * any thread may allocate from it, at the same time as others. Its blocks are freed with ta_free
+ * (or free) from any thread, and go back to the heap at once under its lock: they never enter a
+ * thread cache. ta_realloc keeps a block in its heap. ta_heap_destroy unmaps the heap's segments
+ * and large blocks without visiting each block (remote frees still queued are dropped with them)
+ * and leaves every other arena alone. A free of a block of a destroyed heap is reported as an
+ * invalid pointer; a call with a destroyed or foreign handle as an invalid heap; destroying a heap
+ * while another thread allocates from it or frees one of its blocks is the program's bug (not
+ * detected). Up to 1024 heaps live at once. ta_heap_walk, ta_check, ta_get_arena_stats and
+ * ta_heap_map show live heaps as arenas marked user; ta_get_stats counts them. */
+typedef struct ta_heap ta_heap;
+/* A new empty heap; NULL with errno ENOMEM when 1024 heaps are alive. */
+ta_heap *ta_heap_new(void);
+/* As ta_malloc / ta_calloc / ta_aligned_alloc (EINVAL for an alignment that is not a power of
+ * two), from heap h. */
+void    *ta_heap_malloc(ta_heap *h, size_t n);
+void    *ta_heap_calloc(ta_heap *h, size_t n, size_t size);
+void    *ta_heap_aligned_alloc(ta_heap *h, size_t align, size_t n);
+/* As ta_realloc; p must be NULL or a block of h (else reported: "block of another heap"); a moved
+ * block stays in h. */
+void    *ta_heap_realloc(ta_heap *h, void *p, size_t n);
+/* Frees every block of h at once and h itself; NULL does nothing. */
+void     ta_heap_destroy(ta_heap *h);
+/* The figures of ta_get_stats for h alone (arenas = 1; cached and background figures 0). 0. */
+int      ta_heap_get_stats(ta_heap *h, ta_stats *out);
 
 #ifdef __cplusplus
 }

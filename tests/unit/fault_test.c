@@ -51,6 +51,8 @@ static void test_names_describe_the_fault(void **state) {
         {TA_FAULT_HEAP_CHECK, "heap check"},
         {TA_FAULT_INTERNAL, "internal"},
         {TA_FAULT_LOCK_RANK, "lock rank"},
+        {TA_FAULT_INVALID_HEAP, "invalid heap"},
+        {TA_FAULT_HEAP_MISMATCH, "another heap"},
     };
     for (unsigned i = 0; i < sizeof words / sizeof words[0]; i++)
         if (!strstr(ta_fault_name(words[i].f), words[i].word))
