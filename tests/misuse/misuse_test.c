@@ -23,6 +23,8 @@
 #define LINK "corrupted free-list link"
 #define REENTRY "allocator re-entered while it held a lock"
 #define HEAP_CHECK "heap check failed"
+#define INVALID_HEAP "invalid heap (destroyed, or not a ta_heap)"
+#define HEAP_MISMATCH "block of another heap"
 
 /* addr: 1 when the case announces the address the report must name; 0 when the report names an
  * internal address (a lock, an arena) that the case cannot know. */
@@ -91,6 +93,13 @@ static const struct misuse_case {
     /* a free the thread cache takes needs no lock: re-entry shows where a call reaches the arena */
     {"reentry_walk_free", REENTRY, NULL, "TAMALLOC_CACHE=0", 0},
     {"reentry_signal", REENTRY, NULL, NULL, 0},
+    /* first-class heaps (ta_heap_*) */
+    {"free_after_heap_destroy", INVALID, "destroyed heap", NULL, 1},
+    {"free_after_heap_destroy_large", INVALID, "destroyed heap", NULL, 1},
+    {"double_heap_destroy", INVALID_HEAP, "ta_heap_destroy", NULL, 1},
+    {"heap_destroy_foreign", INVALID_HEAP, "ta_heap_destroy", NULL, 1},
+    {"heap_realloc_foreign", HEAP_MISMATCH, "ta_heap_realloc", NULL, 1},
+    {"heap_realloc_arena_block", HEAP_MISMATCH, "ta_heap_realloc", NULL, 1},
 };
 
 #define WATCHDOG_SECONDS 20
