@@ -4,7 +4,9 @@
  *   a->lock guards the free list, the segment list, pending, and the counters above `remote` in
  *   struct ta_arena. Only threads assigned to the arena take its lock to allocate or free; other
  *   threads push onto a->remote without it. Exceptions that take any arena's lock: ta_collect,
- *   ta_check, ta_heap_walk, stats, fork and a pusher draining an arena with no live thread; they
+ *   ta_check, ta_heap_walk, stats, fork and a pusher draining an arena with no live thread; a user
+ *   heap (api_heaps.c) has no thread at all, so every thread allocating from it or freeing into it
+ *   takes its lock (frees through the ownerless push-and-drain); they
  *   take arena locks in ascending index order, one at a time (fork: all at once, ascending).
  *   Lock ranks (platform/lock.h): cache_registry(1) < arena_table(2) < arena(3) < segmap(4), checked
  *   on every acquire in TA_DEBUG builds. The segmap lock may be taken while
