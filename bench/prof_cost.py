@@ -33,12 +33,18 @@ CALLGRIND_CELLS = [("fastpath", 400, 800), ("batch", 100, 200), ("larson", 200, 
                    ("frag", 4, 8), ("grow", 4, 8)]
 
 
-def callgrind_instructions(binary, argv, lib, env):
+def preload_env(lib, env):
+    """The environment of a run under lib: the caller's, without its own profiler settings, plus env."""
     e = dict(os.environ)
     for k in ("TAMALLOC_PROF", "TAMALLOC_PROF_SAMPLE"):
         e.pop(k, None)
     e.update(env)
     e["LD_PRELOAD"] = lib
+    return e
+
+
+def callgrind_instructions(binary, argv, lib, env):
+    e = preload_env(lib, env)
     p = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", binary] + argv,
                        env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     m = re.search(r"Collected : (\d+)", p.stderr)
@@ -54,11 +60,7 @@ SAMPLER_FUNCTIONS = ["ta_os_backtrace_from", "ta_prof_record", "ta_prof_track", 
 
 def sampler_share(binary, argv, lib, env):
     """Instructions inside SAMPLER_FUNCTIONS (inclusive) and of the whole process, one callgrind run."""
-    e = dict(os.environ)
-    for k in ("TAMALLOC_PROF", "TAMALLOC_PROF_SAMPLE"):
-        e.pop(k, None)
-    e.update(env)
-    e["LD_PRELOAD"] = lib
+    e = preload_env(lib, env)
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "cg.out")
         subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, binary] + argv,
