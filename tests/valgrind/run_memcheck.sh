@@ -35,7 +35,7 @@ for t in "${tests[@]}"; do
     esac
     case "$t" in *layout_test*) env+=(TAMALLOC_CACHE=0) ;; esac   # next-fit shapes: caches off (BUILD)
     case "$t" in *malloc_test*) env+=(TAMALLOC_DECAY_MS=0) ;; esac   # decay ticks unmap at once (BUILD)
-    case "$t" in *large_test* | *realloc_test*) env+=(TAMALLOC_MMAP_THRESHOLD=128K) ;; esac   # pinned (BUILD)
+    case "$t" in *large_test* | *realloc_test* | *heap_test*) env+=(TAMALLOC_MMAP_THRESHOLD=128K) ;; esac   # pinned (BUILD)
     case "$t" in *fitindex_test*) env+=(TAMALLOC_TEST_OPS=20000) ;; esac   # the differential run, shortened
     case "$t" in *prof_test*) env+=(TAMALLOC_PROF_SAMPLE=64K) ;; esac   # the profiler on (BUILD)
     args=()
