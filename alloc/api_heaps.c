@@ -207,9 +207,7 @@ TA_EXPORT void ta_heap_destroy(ta_heap *h) {
     /* dead first (even), so a second destroy racing with this one is reported, not run twice */
     if (!atomic_compare_exchange_strong(&a->a_user_gen, &gen, gen + 1)) ta_fault(TA_FAULT_INVALID_HEAP, h, "ta_heap_destroy (concurrent)");
     ta_large *large;
-    size_t dropped;
-    ta_segment *s = ta_arena_discard_user(a, &large, &dropped);
-    (void)dropped;   /* remote frees still queued: their blocks go with the segments */
+    ta_segment *s = ta_arena_discard_user(a, &large);   /* queued remote frees: gone with their segments */
     while (s) {
         ta_segment *next = s->next;
         heap_history_note(s, TA_SEGMENT_SIZE);

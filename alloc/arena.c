@@ -378,14 +378,11 @@ int ta_arena_resize(ta_arena *a, ta_block *b, size_t new_bsize) {
  * ------------------------------------------------------------------------------------------- */
 
 /* Visits segments and large blocks, never a block: the cost grows with segments. The queued remote
- * frees are counted by the queue's own counters (pushed - drained), not by walking them. */
-ta_segment *ta_arena_discard_user(ta_arena *a, ta_large **large, size_t *dropped) {
+ * frees are not walked: the queue is reset empty with its counters. */
+ta_segment *ta_arena_discard_user(ta_arena *a, ta_large **large) {
     ta_arena_lock(a);
     ta_segment *segs = a->segments;
     *large = a->user_large;
-    (void)ta_remote_take_all(&a->remote);
-    size_t pushed = ta_atomic_load_relaxed(&a->remote.a_pushed), drained = ta_atomic_load_relaxed(&a->a_drained);
-    *dropped = pushed >= drained ? pushed - drained : 0;
     a->pending = NULL;
     a->segments = NULL;
     a->nsegments = a->empty_segments = 0;

@@ -138,10 +138,10 @@ TA_HIDDEN void ta_arena_drop_empty_locked(ta_arena *a, ta_segment *s, ta_arena_u
 static TA_ALWAYS_INLINE int ta_arena_tick_due(ta_arena *a) { return ta_atomic_load_relaxed(&a->a_tick_due) != 0; }
 
 /* ta_heap_destroy (user arenas only): under the lock, takes every segment and large block out of a
- * and resets it empty (a new free list, counters zero); remote frees still queued are dropped (their
- * blocks lie in those segments) and returned in *dropped. Returns the segments, linked by next, for
+ * and resets it empty (a new free list, counters zero, the remote queue and its counters too);
+ * remote frees still queued are dropped (their blocks lie in those segments). Returns the segments, linked by next, for
  * the caller to unmap with the lock released; *large gets the large blocks (heap_next links). */
-TA_HIDDEN ta_segment *ta_arena_discard_user(ta_arena *a, ta_large **large, size_t *dropped) TA_EXCLUDES(a->lock);
+TA_HIDDEN ta_segment *ta_arena_discard_user(ta_arena *a, ta_large **large) TA_EXCLUDES(a->lock);
 
 /* Heap walk over the arena's blocks in address order (locks the arena). */
 typedef int (*ta_arena_visit_fn)(ta_arena *a, ta_block *b, int is_free, int is_rover, void *ctx);

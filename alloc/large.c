@@ -171,20 +171,23 @@ void ta_large_release(ta_large *l, void *user) {
     ta_atomic_add_relaxed(&large_cached, l->map_size);   /* until it is unmapped or reused */
 }
 
-void ta_large_unmap(ta_large *l) {
+/* The mapping goes back to the system: out of the mapped count and the segment map, unmapped. */
+static void large_unmap_mapping(ta_large *l) {
     size_t map_size = l->map_size;
-    ta_atomic_sub_relaxed(&large_cached, map_size);
     ta_atomic_sub_relaxed(&large_mapped, map_size);
     ta_segmap_unregister(l, map_size);
     ta_os_unmap(l, map_size);
 }
 
+void ta_large_unmap(ta_large *l) {
+    ta_atomic_sub_relaxed(&large_cached, l->map_size);
+    large_unmap_mapping(l);
+}
+
 void ta_large_discard(ta_large *l) {
     ta_atomic_sub_relaxed(&large_live, (size_t)1);
     ta_atomic_sub_relaxed(&large_usable, l->usable);
-    ta_atomic_sub_relaxed(&large_mapped, l->map_size);
-    ta_segmap_unregister(l, l->map_size);
-    ta_os_unmap(l, l->map_size);
+    large_unmap_mapping(l);
 }
 
 void *ta_large_grow(ta_large *l, size_t n) {
